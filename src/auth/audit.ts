@@ -1,0 +1,28 @@
+import { logSafe, type Logger } from '../log.js';
+import type { AuthRequest, Result } from './types.js';
+
+/**
+ * One log line per decision, in saslauthd's bracketed form so existing
+ * fail2ban filters match, plus the client address when it is known.
+ */
+export function auditLine(event: string, req: AuthRequest, mech: string, reason?: string): string {
+  let line = `${event}: [user=${logSafe(req.login)}] [service=${logSafe(req.service)}] [realm=${logSafe(req.realm)}] [mech=${mech}]`;
+  if (reason !== undefined) line += ` [reason=${logSafe(reason)}]`;
+  if (req.clientIp) line += ` [client=${req.clientIp}]`;
+  return line;
+}
+
+export function logResult(log: Logger, verbose: boolean, req: AuthRequest, mech: string, result: Result): void {
+  const fields = { user: req.login, service: req.service, realm: req.realm, mech, client: req.clientIp };
+  switch (result.kind) {
+    case 'ok':
+      if (verbose) log.info(auditLine('auth success', req, mech, result.cached ? 'cached' : undefined), { ...fields, result: 'ok', cached: result.cached });
+      return;
+    case 'fail':
+      log.info(auditLine('auth failure', req, mech, result.reason), { ...fields, result: 'fail', code: result.code });
+      return;
+    case 'tempfail':
+      log.warn(auditLine('auth temporary failure', req, mech, result.reason), { ...fields, result: 'tempfail' });
+      return;
+  }
+}

@@ -1,0 +1,65 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+interface Entry {
+  readonly mac: Buffer;
+  readonly generation: string | undefined;
+}
+
+export interface CacheOptions {
+  readonly entries: number;
+  readonly ttlMs: number;
+}
+
+/**
+ * Remembers successful logins as HMAC-SHA256(key, user, realm, service,
+ * password) under a key made at start and held only in memory: neither a
+ * memory dump nor a copy of the table yields passwords or offline-guessable
+ * unkeyed digests. Only successes are stored; a hit needs the same password
+ * and the backend's data unchanged since the entry was made.
+ */
+export class CredentialCache {
+  private readonly key = randomBytes(32);
+  private readonly lru: LRUCache<string, Entry>;
+
+  constructor(opts: CacheOptions) {
+    this.lru = new LRUCache<string, Entry>({ max: opts.entries, ttl: opts.ttlMs, updateAgeOnGet: false, ttlAutopurge: false });
+  }
+
+  private static id(user: string, realm: string, service: string): string {
+    return `${user}\0${realm}\0${service}`;
+  }
+
+  private mac(id: string, password: Buffer): Buffer {
+    return createHmac('sha256', this.key).update(id, 'latin1').update('\0').update(password).digest();
+  }
+
+  /** True when this exact password succeeded for this key and the data has not changed since. */
+  hit(user: string, realm: string, service: string, password: Buffer, generation: string | undefined): boolean {
+    const id = CredentialCache.id(user, realm, service);
+    const e = this.lru.get(id);
+    if (!e) return false;
+    if (e.generation !== generation) {
+      this.lru.delete(id);
+      return false;
+    }
+    return timingSafeEqual(e.mac, this.mac(id, password));
+  }
+
+  store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined): void {
+    const id = CredentialCache.id(user, realm, service);
+    this.lru.set(id, { mac: this.mac(id, password), generation });
+  }
+
+  forget(user: string, realm: string, service: string): void {
+    this.lru.delete(CredentialCache.id(user, realm, service));
+  }
+
+  clear(): void {
+    this.lru.clear();
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+}

@@ -1,0 +1,13 @@
+import type { Backend } from '../auth/types.js';
+import type { Config } from '../config/config.js';
+import { createGetpwentBackend, createShadowBackend } from './shadow.js';
+
+/** The password source that `-a` (or the config key mech) names. */
+export function createBackend(config: Config): Backend {
+  switch (config.mech) {
+    case 'shadow':
+      return createShadowBackend(config.passwdFile, config.shadowFile);
+    case 'getpwent':
+      return createGetpwentBackend(config.passwdFile);
+  }
+}

@@ -1,0 +1,50 @@
+import { readFileSync, statSync } from 'node:fs';
+import { TempFail } from '../auth/types.js';
+
+/**
+ * A file parsed once and parsed again when it changes. A stat per use is the
+ * cost (a few microseconds); in exchange a `passwd` or `saslpasswd2` run is
+ * seen by the very next request, with no restart and no polling interval.
+ */
+export class WatchedFile<T> {
+  private signature: string | undefined;
+  private value: T | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly parse: (content: Buffer) => T,
+  ) {}
+
+  /** Identifies the file's current content; changes whenever the file is replaced or written. */
+  generation(): string {
+    return this.stat();
+  }
+
+  get(): T {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = this.stat();
+      if (before === this.signature && this.value !== undefined) return this.value;
+      let content: Buffer;
+      try {
+        content = readFileSync(this.path);
+      } catch (err) {
+        throw new TempFail(`cannot read ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      // A writer that rewrites in place could leave us half a file: only keep what was read between two equal stats.
+      if (this.stat() !== before) continue;
+      this.value = this.parse(content);
+      this.signature = before;
+      return this.value;
+    }
+    throw new TempFail(`${this.path} kept changing while being read`);
+  }
+
+  private stat(): string {
+    try {
+      const s = statSync(this.path, { bigint: true });
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    } catch (err) {
+      throw new TempFail(`cannot stat ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+
+/** Marks the detached copy of the daemon; never set by hand. */
+const CHILD_MARK = 'AUTHMUX_DETACHED_CHILD';
+
+export function isDetachedChild(env: NodeJS.ProcessEnv): boolean {
+  return env[CHILD_MARK] === '1';
+}
+
+/**
+ * saslauthd forks into the background unless -d/-f is given, and init
+ * scripts and systemd's Type=forking rely on it. Node cannot fork, so the
+ * same command is started again detached, and this process exits only once
+ * that copy says it listens (exit 0) or why it could not (exit 1).
+ */
+export function runDetached(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      env: { ...process.env, [CHILD_MARK]: '1' },
+    });
+    child.once('message', (m: unknown) => {
+      const msg = String(m);
+      if (msg === 'ready') {
+        child.disconnect();
+        child.unref();
+        resolve(0);
+      } else {
+        process.stderr.write(`${msg}\n`);
+        resolve(1);
+      }
+    });
+    child.once('exit', (code) => resolve(code === 0 ? 1 : (code ?? 1)));
+  });
+}
+
+/** Called by the detached copy: tells the waiting parent how the start went. */
+export function reportToParent(message: string): void {
+  if (process.send) {
+    process.send(message);
+    if (message === 'ready') process.disconnect();
+  }
+}

@@ -1,0 +1,104 @@
+import { parseSaslauthdArgs, SUPPORTED_MECHS, type Config } from '../config/config.js';
+import { ConfigError } from '../config/errors.js';
+import { createLogger, SwitchableLogger, type Logger } from '../log.js';
+import { Daemon } from '../server/daemon.js';
+import { VERSION } from '../version.js';
+import { isDetachedChild, reportToParent, runDetached } from './daemonize.js';
+
+const USAGE = `usage: authmux saslauthd [options]
+  -a mech      authentication mechanism: ${SUPPORTED_MECHS.join(', ')} (required, or config key mech)
+  -c           enable the credential cache
+  -d           debug: stay in the foreground, verbose, log to stderr
+  -f           stay in the foreground without verbose logging
+  -h           this help
+  -l           accepted for compatibility (no accept lock is needed)
+  -m dir       run directory, absolute (default /var/run/saslauthd); socket <dir>/mux
+  -n N         hash verifications run at once (default 5; 0 = one per CPU)
+  -O file      configuration file (else $AUTHMUX_CONFIG, else /etc/saslauthd.conf)
+  -r           combine realm: check "login@realm" when the realm is not empty
+  -s KB        cache size in kilobytes (about ${1024 / 100 | 0} entries a KB)
+  -t sec       cache entry lifetime in seconds (default 28800)
+  -v           print the version and mechanisms
+  -V           verbose: log successful logins too
+`;
+
+const PREFIX = 'authmux saslauthd';
+
+function logFor(config: Config): Logger {
+  return createLogger({ target: config.log.target, format: config.log.format, verbose: config.verbose, ident: 'saslauthd' });
+}
+
+export async function saslauthdMain(argv: readonly string[]): Promise<number> {
+  let inv;
+  try {
+    inv = parseSaslauthdArgs(argv, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${PREFIX}: ${err.message}\n${err.message.startsWith('unknown option') ? USAGE : ''}`);
+      if (isDetachedChild(process.env)) reportToParent(`${PREFIX}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  if (inv.action === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (inv.action === 'version') {
+    process.stdout.write(`authmux saslauthd ${VERSION}\nauthentication mechanisms: ${SUPPORTED_MECHS.join(' ')}\n`);
+    return 0;
+  }
+  const config = inv.config;
+  const child = isDetachedChild(process.env);
+  if (!config.foreground && !child) return runDetached();
+
+  // Hash verification runs on libuv's pool: size it for -n hashes plus room for file I/O.
+  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, config.cryptConcurrency + 4));
+
+  const log = new SwitchableLogger(logFor(config));
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(config, log);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    log.error(`cannot start: ${msg}`);
+    if (child) reportToParent(`${PREFIX}: ${msg}`);
+    else if (config.log.target.kind !== 'stderr') process.stderr.write(`${PREFIX}: ${msg}\n`);
+    log.close();
+    return 1;
+  }
+  if (child) reportToParent('ready');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping`);
+      daemon.stop().then(
+        () => {
+          log.info('stopped');
+          log.close();
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error(`error while stopping: ${String(err)}`);
+          log.close();
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      try {
+        const next = parseSaslauthdArgs(argv, process.env);
+        if (next.action !== 'serve') return;
+        log.swap(logFor(next.config));
+        daemon.reload(next.config);
+      } catch (err) {
+        log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  });
+}

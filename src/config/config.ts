@@ -1,0 +1,178 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { cpus } from 'node:os';
+import type { CryptEngine } from '../crypt/verifier.js';
+import { parseConfFile } from './conf-file.js';
+import { ConfigError } from './errors.js';
+import { getopt } from './getopt.js';
+import { parseBool, parseChoice, parseInteger, parseSeconds } from './values.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
+export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
+/** saslauthd's option string, plus -f from its unreleased master. */
+export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
+export const SUPPORTED_MECHS = ['shadow', 'getpwent'] as const;
+export type Mech = (typeof SUPPORTED_MECHS)[number];
+/** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
+const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sasldb', 'sia', 'dce'];
+
+export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
+
+export interface Config {
+  readonly mech: Mech;
+  readonly runDir: string;
+  readonly socketPath: string;
+  readonly pidFile: string;
+  /** The config file that was read, or undefined when the default one is absent. */
+  readonly configFile: string | undefined;
+  readonly foreground: boolean;
+  readonly debug: boolean;
+  readonly verbose: boolean;
+  readonly combineRealm: boolean;
+  /** -n: how many hash verifications may run at once. */
+  readonly cryptConcurrency: number;
+  readonly cryptEngine: CryptEngine;
+  readonly passwdFile: string;
+  readonly shadowFile: string;
+  readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
+  readonly log: { readonly target: LogTarget; readonly format: 'text' | 'json' };
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly warnings: readonly string[];
+}
+
+/** What `-v`, `-h` or a normal start asks for. */
+export type SaslauthdInvocation =
+  | { readonly action: 'version' }
+  | { readonly action: 'help' }
+  | { readonly action: 'serve'; readonly config: Config; readonly argv: readonly string[] };
+
+/** Keys understood in the config file, with the text used for warnings and docs. */
+export const CONFIG_KEYS = [
+  'mech',
+  'passwd_file',
+  'shadow_file',
+  'cache',
+  'cache_ttl',
+  'cache_size',
+  'log_target',
+  'log_format',
+  'syslog_path',
+  'request_timeout',
+  'max_connections',
+  'crypt_engine',
+] as const;
+
+const DEFAULT_CACHE_TTL_S = 28800;
+/** saslauthd sizes its cache in kilobytes of shared memory; about this many bytes an entry. */
+const BYTES_PER_CACHE_ENTRY = 100;
+const DEFAULT_CACHE_ENTRIES = 10_000;
+
+/** Every command finds the config file the same way: -O, then AUTHMUX_CONFIG, then the default. */
+export function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv): { path: string; required: boolean } {
+  if (explicit) return { path: resolve(explicit), required: true };
+  const fromEnv = env['AUTHMUX_CONFIG'];
+  if (fromEnv) return { path: resolve(fromEnv), required: true };
+  return { path: DEFAULT_CONFIG_FILE, required: false };
+}
+
+function readConf(path: string, required: boolean): Map<string, { value: string; where: string }> | undefined {
+  if (!required && !existsSync(path)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  const map = new Map<string, { value: string; where: string }>();
+  for (const e of parseConfFile(text, path)) map.set(e.key, { value: e.value, where: `${path}:${e.line}` });
+  return map;
+}
+
+export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SaslauthdInvocation {
+  const opts = getopt(argv, SASLAUTHD_OPTSTRING);
+  if (opts.operands.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(opts.operands[0])}`);
+  const flag = (f: string) => opts.last.get(f);
+  const str = (f: string) => {
+    const v = flag(f);
+    return typeof v === 'string' ? v : undefined;
+  };
+  if (flag('h')) return { action: 'help' };
+  if (flag('v')) return { action: 'version' };
+
+  const located = locateConfigFile(str('O'), env);
+  const conf = readConf(located.path, located.required);
+  const warnings: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  for (const [key, { where }] of conf ?? []) {
+    if (!known.has(key)) warnings.push(`${where}: unknown key ${key} ignored`);
+  }
+  const key = (k: (typeof CONFIG_KEYS)[number]) => conf?.get(k);
+  const confDir = dirname(located.path);
+  const filePath = (k: (typeof CONFIG_KEYS)[number], dflt: string) => {
+    const e = key(k);
+    if (!e) return dflt;
+    return isAbsolute(e.value) ? e.value : resolve(confDir, e.value);
+  };
+
+  const mechRaw = str('a') ?? key('mech')?.value;
+  if (!mechRaw) throw new ConfigError('no mechanism: give -a or the config key mech');
+  const mech = mechRaw.toLowerCase();
+  if (!(SUPPORTED_MECHS as readonly string[]).includes(mech)) {
+    const known = FOREIGN_MECHS.includes(mech) ? `${mech} is a saslauthd mechanism Authmux does not serve` : `unknown mechanism ${JSON.stringify(mechRaw)}`;
+    throw new ConfigError(`${known}; supported: ${SUPPORTED_MECHS.join(', ')}`);
+  }
+
+  const runDir = str('m') ?? DEFAULT_RUN_DIR;
+  if (!isAbsolute(runDir)) throw new ConfigError(`-m ${runDir}: the run directory must be an absolute path`);
+
+  const nRaw = str('n');
+  const threads = nRaw === undefined ? 5 : parseInteger(nRaw, '-n', 0, 1024);
+  const cryptConcurrency = threads === 0 ? Math.max(1, cpus().length) : threads;
+
+  const cacheEnabled = flag('c') === true || (key('cache') ? parseBool(key('cache')!.value, key('cache')!.where) : false);
+  const tRaw = str('t');
+  const ttlMs = tRaw !== undefined
+    ? parseInteger(tRaw, '-t', 1) * 1000
+    : key('cache_ttl') ? parseSeconds(key('cache_ttl')!.value, key('cache_ttl')!.where, 1000) : DEFAULT_CACHE_TTL_S * 1000;
+  const sRaw = str('s');
+  const entries = sRaw !== undefined
+    ? Math.max(1, Math.floor((parseInteger(sRaw, '-s', 1, 1_000_000) * 1024) / BYTES_PER_CACHE_ENTRY))
+    : key('cache_size') ? parseInteger(key('cache_size')!.value, key('cache_size')!.where, 1, 100_000_000) : DEFAULT_CACHE_ENTRIES;
+
+  const debug = flag('d') === true;
+  const foreground = debug || flag('f') === true;
+  // A detached daemon has no terminal: like saslauthd it logs to syslog unless told otherwise.
+  const targetRaw = key('log_target')?.value ?? (foreground ? 'stderr' : 'syslog');
+  const syslogPath = filePath('syslog_path', '/dev/log');
+  let target: LogTarget;
+  if (debug || targetRaw === 'stderr') target = { kind: 'stderr' };
+  else if (targetRaw === 'syslog') target = { kind: 'syslog', path: syslogPath };
+  else target = { kind: 'file', path: isAbsolute(targetRaw) ? targetRaw : resolve(confDir, targetRaw) };
+  const format = key('log_format') ? parseChoice(key('log_format')!.value, key('log_format')!.where, ['text', 'json'] as const) : 'text';
+
+  return {
+    action: 'serve',
+    argv,
+    config: {
+      mech: mech as Mech,
+      runDir,
+      socketPath: `${runDir}/mux`,
+      pidFile: `${runDir}/saslauthd.pid`,
+      configFile: conf ? located.path : undefined,
+      foreground,
+      debug,
+      verbose: debug || flag('V') === true,
+      combineRealm: flag('r') === true,
+      cryptConcurrency,
+      cryptEngine: key('crypt_engine') ? parseChoice(key('crypt_engine')!.value, key('crypt_engine')!.where, ['auto', 'libxcrypt', 'js'] as const) : 'auto',
+      passwdFile: filePath('passwd_file', '/etc/passwd'),
+      shadowFile: filePath('shadow_file', '/etc/shadow'),
+      cache: { enabled: cacheEnabled, ttlMs, entries },
+      log: { target, format },
+      requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,
+      maxConnections: key('max_connections') ? parseInteger(key('max_connections')!.value, key('max_connections')!.where, 1, 1_000_000) : 1024,
+      warnings,
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { isIP } from 'node:net';
+import type { Result } from '../auth/types.js';
+
+/**
+ * The saslauthd wire format: counted strings (2-byte big-endian length, then
+ * bytes) for login, password, service, realm and, from newer clients, the
+ * client address "ip;port". The reply is one counted string.
+ */
+export const MAX_FIELD = 256;
+/** 5 fields of at most MAX_FIELD bytes plus their length prefixes. */
+export const MAX_REQUEST_BYTES = 5 * (MAX_FIELD + 2);
+
+export interface SaslauthdRequest {
+  readonly login: Buffer;
+  readonly password: Buffer;
+  readonly service: Buffer;
+  readonly realm: Buffer;
+  /** The raw 5th field, when the client sent one. */
+  readonly clientAddr?: Buffer;
+}
+
+export type Decoded =
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'request'; readonly request: SaslauthdRequest }
+  /** Answer with `reply` and close: the request can never become valid. */
+  | { readonly kind: 'reject'; readonly reply: string; readonly why: string };
+
+export const REPLY_FIELD_TOO_LONG = 'NO ';
+export const REPLY_NULL_LOGIN = 'NO NULL login received';
+export const REPLY_NULL_PASSWORD = 'NO NULL password received';
+export const REPLY_MALFORMED = 'NO Malformed request';
+
+/**
+ * Decodes what has arrived so far. A 5th field is expected only when bytes
+ * beyond the 4th are already in `buf`: clients write a request in one go, and
+ * a 2.1.28 client that sends four fields must not be kept waiting.
+ */
+export function decodeRequest(buf: Buffer): Decoded {
+  const fields: Buffer[] = [];
+  let off = 0;
+  const maxFields = 5;
+  while (fields.length < maxFields) {
+    if (fields.length === 4 && off === buf.length) break;
+    if (buf.length < off + 2) return { kind: 'incomplete' };
+    const len = buf.readUInt16BE(off);
+    if (len > MAX_FIELD) return { kind: 'reject', reply: REPLY_FIELD_TOO_LONG, why: `field ${fields.length + 1} is ${len} bytes, over ${MAX_FIELD}` };
+    if (buf.length < off + 2 + len) return { kind: 'incomplete' };
+    fields.push(buf.subarray(off + 2, off + 2 + len));
+    off += 2 + len;
+  }
+  const [login, password, service, realm, clientAddr] = fields as [Buffer, Buffer, Buffer, Buffer, Buffer | undefined];
+  for (const f of fields) {
+    if (f.includes(0)) return { kind: 'reject', reply: REPLY_MALFORMED, why: 'NUL byte inside a field' };
+  }
+  if (login.length === 0) return { kind: 'reject', reply: REPLY_NULL_LOGIN, why: 'empty login' };
+  if (password.length === 0) return { kind: 'reject', reply: REPLY_NULL_PASSWORD, why: 'empty password' };
+  const request: SaslauthdRequest = clientAddr === undefined ? { login, password, service, realm } : { login, password, service, realm, clientAddr };
+  return { kind: 'request', request };
+}
+
+/** Encodes fields as a client does; used by the testsaslauthd command and tests. */
+export function encodeRequest(fields: readonly (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of fields) {
+    const b = typeof f === 'string' ? Buffer.from(f, 'utf8') : f;
+    if (b.length > 0xffff) throw new RangeError('field longer than 65535 bytes');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+export function encodeReply(text: string): Buffer {
+  const body = Buffer.from(text, 'latin1');
+  const out = Buffer.alloc(2 + body.length);
+  out.writeUInt16BE(body.length, 0);
+  body.copy(out, 2);
+  return out;
+}
+
+export type DecodedReply = { readonly kind: 'incomplete' } | { readonly kind: 'reply'; readonly text: string } | { readonly kind: 'invalid'; readonly why: string };
+
+/** Decodes a server's reply the way libsasl does: a length below 2 is an error. */
+export function decodeReply(buf: Buffer): DecodedReply {
+  if (buf.length < 2) return { kind: 'incomplete' };
+  const len = buf.readUInt16BE(0);
+  if (len < 2) return { kind: 'invalid', why: `reply length ${len}` };
+  if (buf.length < 2 + len) return { kind: 'incomplete' };
+  return { kind: 'reply', text: buf.toString('latin1', 2, 2 + len) };
+}
+
+/** The address part of "ip;port", or undefined when it is not an IP address. */
+export function parseClientAddr(field: Buffer | undefined): string | undefined {
+  if (!field || field.length === 0) return undefined;
+  const text = field.toString('latin1');
+  const semi = text.lastIndexOf(';');
+  const ip = semi < 0 ? text : text.slice(0, semi);
+  return isIP(ip) ? ip : undefined;
+}
+
+const FAIL_TEXT: Record<string, string> = {
+  no_such_user: 'NO Invalid username',
+  bad_password: 'NO Incorrect password',
+  account_expired: 'NO Account expired',
+  password_expired: 'NO Password expired',
+  service_disabled: 'NO Service disabled for this account',
+};
+export const REPLY_TEMPFAIL = 'NO Temporary failure, try again later';
+
+/** saslauthd's reply text for a result; `terse` mechanisms answer a bare NO as sasldb does. */
+export function replyText(result: Result, terse: boolean): string {
+  switch (result.kind) {
+    case 'ok':
+      return 'OK';
+    case 'fail':
+      return terse ? 'NO' : (FAIL_TEXT[result.code] ?? 'NO');
+    case 'tempfail':
+      return REPLY_TEMPFAIL;
+  }
+}

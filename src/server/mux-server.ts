@@ -1,0 +1,134 @@
+import { chmodSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { decodeRequest, encodeReply, MAX_REQUEST_BYTES, type SaslauthdRequest } from '../protocol/saslauthd.js';
+import type { Logger } from '../log.js';
+import { removeQuietly } from './run-dir.js';
+
+export interface MuxServerOptions {
+  readonly socketPath: string;
+  /** A client must send its whole request within this time, or it is dropped without a reply. */
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly log: Logger;
+  /** Answers one decoded request with saslauthd's reply text; must not throw. */
+  readonly handle: (req: SaslauthdRequest) => Promise<string>;
+}
+
+/** How long after our reply we wait for the client to close before we do. */
+const LINGER_MS = 2000;
+
+/**
+ * The saslauthd Unix socket: one request per connection, reply, half-close,
+ * drain, close (as saslauthd does). Owns connection limits and timeouts;
+ * the protocol itself is the codec's.
+ */
+export class MuxServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closing = false;
+
+  constructor(private readonly opts: MuxServerOptions) {
+    this.server = createServer({ allowHalfOpen: true }, (s) => this.accept(s));
+    this.server.maxConnections = opts.maxConnections;
+    this.server.on('drop', () => opts.log.warn(`connection refused: max_connections (${opts.maxConnections}) reached`));
+  }
+
+  listen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.
+      const old = process.umask(0);
+      this.server.once('error', reject);
+      this.server.listen({ path: this.opts.socketPath, backlog: 511 }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+      process.umask(old);
+    }).then(() => chmodSync(this.opts.socketPath, 0o777));
+  }
+
+  private accept(s: Socket): void {
+    if (this.closing) {
+      s.destroy();
+      return;
+    }
+    this.sockets.add(s);
+    s.on('close', () => this.sockets.delete(s));
+    s.on('error', () => s.destroy());
+    let buf: Buffer = Buffer.alloc(0);
+    let answered = false;
+    s.setTimeout(this.opts.requestTimeoutMs, () => {
+      if (!answered) this.opts.log.debug('client sent no complete request in time; connection dropped');
+      s.destroy();
+    });
+    const reply = (text: string) => {
+      if (s.destroyed) return;
+      s.setTimeout(LINGER_MS);
+      s.end(encodeReply(text), () => {
+        if (s.readableEnded) s.destroy();
+      });
+    };
+    s.on('end', () => {
+      // EOF before a full request: close with no reply, as saslauthd does.
+      // After a full request the reply still goes out; the end callback then closes.
+      if (!answered || s.writableFinished) s.destroy();
+    });
+    s.on('data', (chunk: Buffer) => {
+      if (answered) return; // draining after the reply
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const d = decodeRequest(buf);
+      if (d.kind === 'incomplete') {
+        if (buf.length > MAX_REQUEST_BYTES) {
+          answered = true;
+          reply('NO ');
+        }
+        return;
+      }
+      answered = true;
+      if (d.kind === 'reject') {
+        this.opts.log.debug(`malformed request: ${d.why}`);
+        reply(d.reply);
+        return;
+      }
+      this.inFlight++;
+      this.opts
+        .handle(d.request)
+        .catch((err: unknown) => {
+          this.opts.log.error(`request handler failed: ${String(err)}`);
+          return 'NO Temporary failure, try again later';
+        })
+        .then((text) => {
+          reply(text);
+          if (--this.inFlight === 0) this.wakeIdle();
+        });
+    });
+  }
+
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Stops accepting, lets requests being checked finish and answer, then closes everything. */
+  async close(graceMs = 30_000): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    // Let the last replies leave before tearing sockets down.
+    await new Promise((r) => setImmediate(r));
+    for (const s of this.sockets) {
+      if (s.writableEnded) s.once('finish', () => s.destroy());
+      else s.destroy();
+    }
+    await closed;
+    removeQuietly(this.opts.socketPath);
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+}

@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from './fixtures.js';
+
+export const REPO = resolve(import.meta.dirname, '../../..');
+export const BIN = join(REPO, 'bin/authmux');
+
+export interface RunningDaemon {
+  readonly proc: ChildProcess;
+  readonly runDir: string;
+  readonly socket: string;
+  readonly configFile: string;
+  /** Everything the daemon wrote to stderr so far. */
+  logs(): string;
+  /** Resolves when a log line matching `re` has appeared. */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface DaemonOptions {
+  readonly args?: readonly string[];
+  /** Config file text; written to a file passed with -O. */
+  readonly config?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Starts `authmux saslauthd -d` in its own run directory and waits for its socket. */
+export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
+  const dir = tempDir('authmux-daemon-');
+  const runDir = join(dir, 'run');
+  const configFile = join(dir, 'saslauthd.conf');
+  writeFileSync(configFile, opts.config ?? '');
+  const args = ['saslauthd', '-d', '-m', runDir, '-O', configFile, ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let out = '';
+  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const socket = join(runDir, 'mux');
+  const waitForLog = async (re: RegExp, timeoutMs = 10_000) => {
+    const end = Date.now() + timeoutMs;
+    while (!re.test(out)) {
+      if (Date.now() > end) throw new Error(`log ${re} not seen; log so far:\n${out}`);
+      if (proc.exitCode !== null) throw new Error(`daemon exited (${proc.exitCode}) before ${re}:\n${out}`);
+      await sleep(20);
+    }
+  };
+  await waitForLog(/listening on/);
+  if (!existsSync(socket)) throw new Error(`no socket at ${socket}`);
+  return {
+    proc,
+    runDir,
+    socket,
+    configFile,
+    logs: () => out,
+    waitForLog,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a command to completion and returns its status and output. */
+export function run(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.stdin.end(opts.input ?? '');
+    p.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+/** The real Cyrus client from sasl2-bin. */
+export function testsaslauthd(socket: string, user: string, password: string, extra: readonly string[] = []) {
+  return run('testsaslauthd', ['-u', user, '-p', password, '-f', socket, ...extra]);
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfFile } from '../../src/config/conf-file.js';
+import { parseSaslauthdArgs, type Config } from '../../src/config/config.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { getopt } from '../../src/config/getopt.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+function serve(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const inv = parseSaslauthdArgs(argv, env);
+  assert.equal(inv.action, 'serve');
+  if (inv.action !== 'serve') throw new Error('unreachable');
+  return inv.config;
+}
+
+function confFile(text: string): string {
+  const p = join(tempDir(), 'saslauthd.conf');
+  writeFileSync(p, text);
+  return p;
+}
+
+test('getopt: clusters, attached and separate values, -- and operands', () => {
+  const o = getopt(['-cd', '-ashadow', '-m', '/r', '--', '-x'], 'a:cdm:');
+  assert.deepEqual([...o.last.entries()], [['c', true], ['d', true], ['a', 'shadow'], ['m', '/r']]);
+  assert.deepEqual(o.operands, ['-x']);
+  assert.throws(() => getopt(['-q'], 'a:'), ConfigError);
+  assert.throws(() => getopt(['-a'], 'a:'), /requires a value/);
+});
+
+test('config file: comments, lowercased keys, value trimmed; bad lines name file and line', () => {
+  const e = parseConfFile('# c\n\n  Mech: shadow  \ncache_ttl:60\n', 'f.conf');
+  assert.deepEqual(e.map((x) => [x.key, x.value, x.line]), [['mech', 'shadow', 3], ['cache_ttl', '60', 4]]);
+  assert.throws(() => parseConfFile('mech shadow\n', 'f.conf'), /f\.conf:1/);
+  assert.throws(() => parseConfFile('ok: 1\nmech :shadow\n', 'f.conf'), /f\.conf:2/);
+  assert.throws(() => parseConfFile('mech:\n', 'f.conf'), /f\.conf:1: key mech has no value/);
+});
+
+test('saslauthd flags map onto the config', () => {
+  const c = serve(['-a', 'SHADOW', '-c', '-d', '-m', '/tmp/rd', '-n', '3', '-r', '-t', '60', '-s', '100', '-V', '-O', confFile('')]);
+  assert.equal(c.mech, 'shadow');
+  assert.equal(c.socketPath, '/tmp/rd/mux');
+  assert.equal(c.pidFile, '/tmp/rd/saslauthd.pid');
+  assert.equal(c.cryptConcurrency, 3);
+  assert.ok(c.combineRealm && c.debug && c.foreground && c.verbose);
+  assert.deepEqual(c.cache, { enabled: true, ttlMs: 60_000, entries: 1024 });
+  assert.deepEqual(c.log.target, { kind: 'stderr' });
+});
+
+test('-f is foreground without verbose; the default log of a detached daemon is syslog', () => {
+  const f = serve(['-a', 'shadow', '-f', '-O', confFile('')]);
+  assert.ok(f.foreground && !f.verbose && !f.debug);
+  const bg = serve(['-a', 'shadow', '-O', confFile('')]);
+  assert.ok(!bg.foreground);
+  assert.deepEqual(bg.log.target, { kind: 'syslog', path: '/dev/log' });
+});
+
+test('mechanisms: unknown or unserved ones are errors that name the supported ones; -a wins over mech', () => {
+  assert.throws(() => serve(['-a', 'pam', '-O', confFile('')]), /pam is a saslauthd mechanism.*supported: shadow, getpwent/);
+  assert.throws(() => serve(['-a', 'foo', '-O', confFile('')]), /unknown mechanism "foo"; supported/);
+  assert.throws(() => serve(['-O', confFile('')]), /no mechanism/);
+  assert.equal(serve(['-O', confFile('mech: getpwent\n')]).mech, 'getpwent');
+  assert.equal(serve(['-a', 'shadow', '-O', confFile('mech: getpwent\n')]).mech, 'shadow');
+});
+
+test('-m must be absolute; -n 0 means one per CPU; -t must be positive', () => {
+  assert.throws(() => serve(['-a', 'shadow', '-m', 'run', '-O', confFile('')]), /absolute/);
+  assert.ok(serve(['-a', 'shadow', '-n', '0', '-O', confFile('')]).cryptConcurrency >= 1);
+  assert.throws(() => serve(['-a', 'shadow', '-t', '0', '-O', confFile('')]), /-t/);
+});
+
+test('config file is found by -O, then AUTHMUX_CONFIG; a named file that is missing is an error', () => {
+  const a = confFile('mech: shadow\n');
+  const b = confFile('mech: getpwent\n');
+  assert.equal(serve(['-O', a], { AUTHMUX_CONFIG: b }).mech, 'shadow');
+  assert.equal(serve([], { AUTHMUX_CONFIG: b }).mech, 'getpwent');
+  assert.equal(serve([], { AUTHMUX_CONFIG: b }).configFile, b);
+  assert.throws(() => serve(['-O', '/nonexistent/x.conf']), /cannot read config file/);
+});
+
+test('keys: files relative to the config file, unknown keys warn, bad values name their line', () => {
+  const p = confFile('mech: shadow\npasswd_file: p\nshadow_file: /abs/s\nldap_servers: ldap://x\nrequest_timeout: 2.5\nmax_connections: 7\ncache: yes\ncache_ttl: 30\ncache_size: 5\nlog_target: syslog\nsyslog_path: /tmp/log.sock\n');
+  const c = serve(['-f', '-O', p]);
+  assert.equal(c.passwdFile, join(p, '..', 'p'));
+  assert.equal(c.shadowFile, '/abs/s');
+  assert.equal(c.requestTimeoutMs, 2500);
+  assert.equal(c.maxConnections, 7);
+  assert.deepEqual(c.cache, { enabled: true, ttlMs: 30_000, entries: 5 });
+  assert.deepEqual(c.log.target, { kind: 'syslog', path: '/tmp/log.sock' });
+  assert.equal(c.warnings.length, 1);
+  assert.match(c.warnings[0]!, /:4: unknown key ldap_servers/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\nmax_connections: lots\n')]), /:2: expected a whole number/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\ncache: maybe\n')]), /:2: expected yes or no/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\ncrypt_engine: gpu\n')]), /:2: expected one of auto, libxcrypt, js/);
+});
+
+test('-h and -v are answered without a config', () => {
+  assert.equal(parseSaslauthdArgs(['-h'], {}).action, 'help');
+  assert.equal(parseSaslauthdArgs(['-v'], {}).action, 'version');
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { auditLine } from '../../src/auth/audit.js';
+import { createLogger, logSafe } from '../../src/log.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const require = createRequire(import.meta.url);
+
+test('client-controlled text cannot forge a log line', () => {
+  assert.equal(logSafe('bob\nsaslauthd[1]: auth success'), 'bob\\x0asaslauthd[1]: auth success');
+  const line = auditLine('auth failure', { login: 'a]\r\n[user=root', password: Buffer.from('pw'), service: 'imap', realm: '', clientIp: '192.0.2.1' }, 'shadow', 'password mismatch');
+  assert.ok(!/[\r\n]/.test(line));
+  assert.equal(line, 'auth failure: [user=a]\\x0d\\x0a[user=root] [service=imap] [realm=] [mech=shadow] [reason=password mismatch] [client=192.0.2.1]');
+});
+
+test('syslog target: RFC 3164 lines with ident saslauthd and facility auth, over a Unix datagram socket', async () => {
+  const unix = require('unix-dgram') as {
+    createSocket(t: 'unix_dgram', cb: (msg: Buffer) => void): { bind(p: string): void; close(): void; on(e: string, cb: () => void): void };
+  };
+  const path = join(tempDir(), 'log');
+  const got: string[] = [];
+  const server = unix.createSocket('unix_dgram', (msg) => got.push(msg.toString()));
+  server.bind(path);
+  const log = createLogger({ target: { kind: 'syslog', path }, format: 'text', verbose: false, ident: 'saslauthd' });
+  log.info('auth failure: [user=alice] [service=imap] [realm=] [mech=shadow] [reason=password mismatch]');
+  log.warn('something odd');
+  for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  log.close();
+  server.close();
+  assert.equal(got.length, 2);
+  assert.match(got[0]!, new RegExp(`^<38>[A-Z][a-z]{2} [ 0-9]\\d \\d\\d:\\d\\d:\\d\\d saslauthd\\[${process.pid}\\]: auth failure: \\[user=alice\\]`));
+  assert.match(got[1]!, /^<36>/);
+  assert.ok(!got.join('').includes('"level"'), 'syslog gets text, not JSON');
+});
