@@ -29,10 +29,11 @@ export interface DaemonOptions {
 /** Starts `authmux saslauthd -d` in its own run directory and waits for its socket. */
 export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaemon> {
   const dir = tempDir('authmux-daemon-');
-  const runDir = join(dir, 'run');
+  const mIdx = opts.args?.indexOf('-m') ?? -1;
+  const runDir = mIdx >= 0 ? opts.args![mIdx + 1]! : join(dir, 'run');
   const configFile = join(dir, 'saslauthd.conf');
   writeFileSync(configFile, opts.config ?? '');
-  const args = ['saslauthd', '-d', '-m', runDir, '-O', configFile, ...(opts.args ?? [])];
+  const args = ['saslauthd', '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), '-O', configFile, ...(opts.args ?? [])];
   const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -47,8 +48,13 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
       await sleep(20);
     }
   };
-  await waitForLog(/listening on/);
-  if (!existsSync(socket)) throw new Error(`no socket at ${socket}`);
+  try {
+    await waitForLog(/listening on/);
+    if (!existsSync(socket)) throw new Error(`no socket at ${socket}`);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
   return {
     proc,
     runDir,

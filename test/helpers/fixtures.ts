@@ -57,6 +57,14 @@ export class EtcTree {
     });
     writeFileSync(this.shadow, lines.join('\n'));
   }
+  /** Writes a user's shadow hash field as given, bypassing chpasswd (for empty or odd values). */
+  setRawHash(user: string, hash: string): void {
+    const lines = readFileSync(this.shadow, 'utf8').split('\n').map((l) => {
+      const f = l.split(':');
+      return f[0] === user ? [f[0], hash, ...f.slice(2)].join(':') : l;
+    });
+    writeFileSync(this.shadow, lines.join('\n'));
+  }
   hashOf(user: string): string {
     const line = readFileSync(this.shadow, 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
     if (!line) throw new Error(`no shadow line for ${user}`);
