@@ -2,9 +2,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { TempFail } from '../auth/types.js';
 
 /**
- * A file parsed once and parsed again when it changes. A stat per use is the
- * cost (a few microseconds); in exchange a `passwd` or `saslpasswd2` run is
- * seen by the very next request, with no restart and no polling interval.
+ * A file parsed once and parsed again when it changes, so that a `passwd`,
+ * `chpasswd` or `saslpasswd2` run is seen by the very next request, with no
+ * restart. Every use stats the file (a few microseconds). An inotify watch
+ * would be cheaper, but its event can be handled after the request that
+ * follows the change, and a cached old password must never win that race.
  */
 export class WatchedFile<T> {
   private signature: string | undefined;

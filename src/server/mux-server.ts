@@ -28,11 +28,23 @@ export class MuxServer {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private closing = false;
+  /** When each open connection must be gone; one sweep timer instead of a timer per connection. */
+  private readonly deadlines = new Map<Socket, number>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: MuxServerOptions) {
     this.server = createServer({ allowHalfOpen: true }, (s) => this.accept(s));
     this.server.maxConnections = opts.maxConnections;
     this.server.on('drop', () => opts.log.warn(`connection refused: max_connections (${opts.maxConnections}) reached`));
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [s, deadline] of this.deadlines) {
+      if (now < deadline) continue;
+      if (!s.writableEnded) this.opts.log.debug('client sent no complete request in time; connection dropped');
+      s.destroy();
+    }
   }
 
   listen(): Promise<void> {
@@ -42,6 +54,9 @@ export class MuxServer {
       this.server.once('error', reject);
       this.server.listen({ path: this.opts.socketPath, backlog: 511 }, () => {
         this.server.off('error', reject);
+        const every = Math.max(50, Math.min(1000, this.opts.requestTimeoutMs / 4));
+        this.sweeper = setInterval(() => this.sweep(), every);
+        this.sweeper.unref();
         resolve();
       });
       process.umask(old);
@@ -54,17 +69,17 @@ export class MuxServer {
       return;
     }
     this.sockets.add(s);
-    s.on('close', () => this.sockets.delete(s));
+    this.deadlines.set(s, performance.now() + this.opts.requestTimeoutMs);
+    s.on('close', () => {
+      this.sockets.delete(s);
+      this.deadlines.delete(s);
+    });
     s.on('error', () => s.destroy());
     let buf: Buffer = Buffer.alloc(0);
     let answered = false;
-    s.setTimeout(this.opts.requestTimeoutMs, () => {
-      if (!answered) this.opts.log.debug('client sent no complete request in time; connection dropped');
-      s.destroy();
-    });
     const reply = (text: string) => {
       if (s.destroyed) return;
-      s.setTimeout(LINGER_MS);
+      this.deadlines.set(s, performance.now() + LINGER_MS);
       s.end(encodeReply(text), () => {
         if (s.readableEnded) s.destroy();
       });
@@ -91,6 +106,8 @@ export class MuxServer {
         reply(d.reply);
         return;
       }
+      // The timeout is for receiving a request; checking it may take as long as the hash needs.
+      this.deadlines.delete(s);
       this.inFlight++;
       this.opts
         .handle(d.request)
@@ -114,6 +131,7 @@ export class MuxServer {
   /** Stops accepting, lets requests being checked finish and answer, then closes everything. */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
+    clearInterval(this.sweeper);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.inFlight > 0) {
       await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);

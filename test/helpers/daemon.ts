@@ -34,7 +34,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const configFile = join(dir, 'saslauthd.conf');
   writeFileSync(configFile, opts.config ?? '');
   const args = ['saslauthd', '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), '-O', configFile, ...(opts.args ?? [])];
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));

@@ -44,7 +44,7 @@ describe('daemon lifecycle', () => {
     const etc = users();
     const d = await startDaemon({ args: ['-a', 'shadow'], config: filesConf(etc) });
     try {
-      const second = await run(process.execPath, [BIN, 'saslauthd', '-d', '-a', 'shadow', '-m', d.runDir, '-O', d.configFile]);
+      const second = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-m', d.runDir, '-O', d.configFile]);
       assert.equal(second.code, 1);
       assert.match(second.stderr, /another daemon is serving .*mux \(pid \d+/);
       assert.equal((await testsaslauthd(d.socket, 'alice', 'alice-pass')).code, 0, 'the first one is untouched');
@@ -65,7 +65,7 @@ describe('daemon lifecycle', () => {
     const runDir = join(tempDir(), 'run');
     mkdirSync(runDir);
     writeFileSync(join(runDir, 'mux'), 'precious');
-    const r = await run(process.execPath, [BIN, 'saslauthd', '-d', '-a', 'shadow', '-m', runDir]);
+    const r = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-m', runDir]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /exists and is not a socket/);
     assert.equal(readFileSync(join(runDir, 'mux'), 'utf8'), 'precious');
@@ -85,27 +85,27 @@ describe('daemon lifecycle', () => {
   });
 
   test('usage errors exit 1 with a message: unserved mechanism, relative -m, unknown flag, bad config line', async () => {
-    const pam = await run(process.execPath, [BIN, 'saslauthd', '-d', '-a', 'pam', '-m', join(tempDir(), 'r')]);
+    const pam = await run(BIN, ['saslauthd', '-d', '-a', 'pam', '-m', join(tempDir(), 'r')]);
     assert.equal(pam.code, 1);
     assert.match(pam.stderr, /pam is a saslauthd mechanism Authmux does not serve; supported: shadow, getpwent/);
-    const rel = await run(process.execPath, [BIN, 'saslauthd', '-d', '-a', 'shadow', '-m', 'relative/run']);
+    const rel = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-m', 'relative/run']);
     assert.equal(rel.code, 1);
     assert.match(rel.stderr, /must be an absolute path/);
-    const bad = await run(process.execPath, [BIN, 'saslauthd', '-d', '-a', 'shadow', '-Z']);
+    const bad = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-Z']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /unknown option -Z/);
     const conf = join(tempDir(), 'c.conf');
     writeFileSync(conf, 'mech: shadow\nthis line is wrong\n');
-    const badConf = await run(process.execPath, [BIN, 'saslauthd', '-d', '-O', conf, '-m', join(tempDir(), 'r')]);
+    const badConf = await run(BIN, ['saslauthd', '-d', '-O', conf, '-m', join(tempDir(), 'r')]);
     assert.equal(badConf.code, 1);
     assert.match(badConf.stderr, /c\.conf:2: expected "key: value"/);
   });
 
   test('-v and -h', async () => {
-    const v = await run(process.execPath, [BIN, 'saslauthd', '-v']);
+    const v = await run(BIN, ['saslauthd', '-v']);
     assert.equal(v.code, 0);
     assert.match(v.stdout, /^authmux saslauthd \d+\.\d+\.\d+\nauthentication mechanisms: shadow getpwent\n$/);
-    const h = await run(process.execPath, [BIN, 'saslauthd', '-h']);
+    const h = await run(BIN, ['saslauthd', '-h']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /-a mech/);
   });
@@ -116,7 +116,7 @@ describe('daemon lifecycle', () => {
     const runDir = join(dir, 'run');
     const conf = join(dir, 'c.conf');
     writeFileSync(conf, filesConf(etc) + `log_target: ${join(dir, 'authmux.log')}\n`);
-    const r = await run(process.execPath, [BIN, 'saslauthd', '-a', 'shadow', '-m', runDir, '-O', conf]);
+    const r = await run(BIN, ['saslauthd', '-a', 'shadow', '-m', runDir, '-O', conf]);
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(readFileSync(join(runDir, 'saslauthd.pid'), 'utf8'));
     try {
@@ -129,7 +129,7 @@ describe('daemon lifecycle', () => {
     for (let i = 0; i < 100 && existsSync(join(runDir, 'mux')); i++) await sleep(20);
     assert.equal(existsSync(join(runDir, 'mux')), false);
     // and a detached start that fails says why and exits 1
-    const fail = await run(process.execPath, [BIN, 'saslauthd', '-a', 'shadow', '-m', runDir, '-O', '/nonexistent.conf']);
+    const fail = await run(BIN, ['saslauthd', '-a', 'shadow', '-m', runDir, '-O', '/nonexistent.conf']);
     assert.equal(fail.code, 1);
     assert.match(fail.stderr, /cannot read config file/);
   });
@@ -181,15 +181,15 @@ describe('authmux testsaslauthd', () => {
     const d = await startDaemon({ args: ['-a', 'shadow'], config: filesConf(etc) });
     try {
       for (const [user, pass, extra] of [['alice', 'alice-pass', []], ['alice', 'bad', []], ['alice', 'alice-pass', ['-R', '3', '-s', 'smtp', '-r', 'x']]] as const) {
-        const ours = await run(process.execPath, [BIN, 'testsaslauthd', '-u', user, '-p', pass, '-f', d.socket, ...extra]);
+        const ours = await run(BIN, ['testsaslauthd', '-u', user, '-p', pass, '-f', d.socket, ...extra]);
         const theirs = await testsaslauthd(d.socket, user, pass, extra);
         assert.equal(ours.stdout, theirs.stdout);
         assert.equal(ours.code, theirs.code);
       }
-      const noSock = await run(process.execPath, [BIN, 'testsaslauthd', '-u', 'a', '-p', 'b', '-f', join(tempDir(), 'none')]);
+      const noSock = await run(BIN, ['testsaslauthd', '-u', 'a', '-p', 'b', '-f', join(tempDir(), 'none')]);
       assert.equal(noSock.code, 255);
       assert.match(noSock.stderr, /connect\(\)/);
-      const usage = await run(process.execPath, [BIN, 'testsaslauthd', '-u', 'a']);
+      const usage = await run(BIN, ['testsaslauthd', '-u', 'a']);
       assert.equal(usage.code, 1);
       assert.match(usage.stderr, /usage/);
     } finally {

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Measures Authmux beside the real saslauthd in one run, with the same client
+# (saslbench from shared/bench), the same users and the same concurrency, and
+# writes bench/results.md. Needs root (it creates bench users in /etc/shadow,
+# which is where saslauthd -a shadow looks), gcc and sasl2-bin.
+#
+#   DUR=10 WARM=2 CONCS="1 8 32" bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+SHARED=${SHARED:-$REPO/../shared/bench}
+W=$REPO/bench/work
+DUR=${DUR:-10}
+WARM=${WARM:-2}
+CONCS=${CONCS:-"1 8 32"}
+NUSERS=${NUSERS:-200}
+RSS_REQUESTS=${RSS_REQUESTS:-1000000}
+mkdir -p "$W"
+RAW=$W/raw.txt
+: > "$RAW"
+
+command -v saslauthd >/dev/null || { echo "install sasl2-bin" >&2; exit 1; }
+gcc -O2 -pthread -o "$W/saslbench" "$SHARED/saslbench.c"
+sh scripts/prepare.sh >/dev/null
+
+# Bench users in the system files, $6$ and $y$ made by chpasswd, as an admin would.
+: > "$W/users-sha512.txt"; : > "$W/users-yescrypt.txt"
+pw_sha=(); pw_yes=()
+for i in $(seq 0 $((NUSERS - 1))); do
+  for kind in s y; do
+    u=$(printf 'amb%s%03d' "$kind" "$i")
+    id "$u" >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin "$u"
+    p="pw-$kind-$i-$(printf '%05d' $((i * 7919 % 100000)))"
+    if [ "$kind" = s ]; then echo "$u:$p" >> "$W/users-sha512.txt"; pw_sha+=("$u:$p"); else echo "$u:$p" >> "$W/users-yescrypt.txt"; pw_yes+=("$u:$p"); fi
+  done
+done
+printf '%s\n' "${pw_sha[@]}" | chpasswd -c SHA512
+printf '%s\n' "${pw_yes[@]}" | chpasswd -c YESCRYPT
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_saslauthd() { # name, extra flags
+  local dir=$W/run-$1; rm -rf "$dir"; mkdir -p "$dir"
+  saslauthd -a shadow -n 5 -m "$dir" ${2:-}
+  for _ in $(seq 50); do [ -S "$dir/mux" ] && [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
+  pids+=("$(cat "$dir/saslauthd.pid")")
+}
+start_authmux() { # name, extra flags
+  local dir=$W/run-$1; rm -rf "$dir"
+  AUTHMUX_CONFIG= bin/authmux saslauthd -f -a shadow -n 5 -m "$dir" ${2:-} 2> "$W/$1.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do [ -S "$dir/mux" ] && break; sleep 0.1; done
+}
+start_saslauthd sasl
+start_saslauthd sasl-cache "-c -t 3600"
+start_authmux authmux
+start_authmux authmux-cache "-c -t 3600"
+
+bench() { # label, socket, users, conc
+  "$W/saslbench" -q -s "$2" -u "$3" -c "$4" -d "$DUR" -W "$WARM" -L "$1" | tee -a "$RAW"
+}
+prime() { # socket, users
+  "$W/saslbench" -q -s "$1" -u "$2" -c 4 -n $((NUSERS * 4)) -L prime > /dev/null
+}
+prime "$W/run-sasl-cache/mux" "$W/users-sha512.txt"
+prime "$W/run-authmux-cache/mux" "$W/users-sha512.txt"
+
+for c in $CONCS; do
+  for d in sasl authmux; do bench "shadow-sha512/$d/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
+  for d in sasl authmux; do bench "shadow-yescrypt/$d/c$c" "$W/run-$d/mux" "$W/users-yescrypt.txt" "$c"; done
+  for d in sasl-cache authmux-cache; do bench "cache-hits/${d%-cache}/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
+done
+
+# Memory after many requests: cache hits are the cheapest, so the most requests per second.
+"$W/saslbench" -q -s "$W/run-authmux-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss | tee -a "$RAW"
+am_pid=${pids[3]}
+echo "RSS requests=$RSS_REQUESTS kb=$(awk '/VmRSS/ {print $2}' /proc/$am_pid/status) hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$am_pid/status)" | tee -a "$RAW"
+
+node bench/summarize.mjs "$RAW" > bench/results.md
+cat bench/results.md

@@ -1,0 +1,34 @@
+// Turns saslbench RESULT lines (label scenario/daemon/cN) into the README's results table.
+import { readFileSync } from 'node:fs';
+
+const raw = readFileSync(process.argv[2], 'utf8').split('\n');
+const rows = new Map();
+let rss = '';
+for (const line of raw) {
+  if (line.startsWith('RSS ')) rss = line;
+  const m = /^RESULT label=(\S+) (.*)$/.exec(line);
+  if (!m || !m[1].includes('/')) continue;
+  const [scenario, daemon, conc] = m[1].split('/');
+  const kv = Object.fromEntries(m[2].split(' ').map((p) => p.split('=')));
+  const key = `${scenario}|${conc}`;
+  if (!rows.has(key)) rows.set(key, {});
+  rows.get(key)[daemon] = kv;
+}
+const out = [];
+out.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on this machine (${process.arch}, Node ${process.version}); saslauthd 2.1.28 and Authmux both -n 5, same saslbench client, same users, one run.`);
+out.push('');
+out.push('| scenario | conc | saslauthd req/s | Authmux req/s | ratio | saslauthd p99 µs | Authmux p99 µs | p99 ratio | mismatches |');
+out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const [key, r] of rows) {
+  const [scenario, conc] = key.split('|');
+  const s = r.sasl, a = r.authmux;
+  if (!s || !a) continue;
+  const ratio = (Number(a.rps) / Number(s.rps)).toFixed(2);
+  const p99 = (Number(a.p99_us) / Number(s.p99_us)).toFixed(2);
+  out.push(`| ${scenario} | ${conc.slice(1)} | ${Number(s.rps).toFixed(0)} | ${Number(a.rps).toFixed(0)} | ${ratio} | ${s.p99_us} | ${a.p99_us} | ${p99} | ${Number(s.mismatch) + Number(s.err)} / ${Number(a.mismatch) + Number(a.err)} |`);
+}
+if (rss) {
+  const m = /requests=(\d+) kb=(\d+) hwm_kb=(\d+)/.exec(rss);
+  if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB (peak ${(Number(m[3]) / 1024).toFixed(1)} MB).`);
+}
+console.log(out.join('\n'));
