@@ -52,8 +52,9 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   const child = isDetachedChild(process.env);
   if (!config.foreground && !child) return runDetached();
 
-  // Hash verification runs on libuv's pool: size it for -n hashes plus room for file I/O.
-  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, config.cryptConcurrency + 4));
+  // libxcrypt hashes run on libuv's pool, so its size is -n; the daemon does no other pool work
+  // (file reads are synchronous and small), so nothing else queues behind a slow hash.
+  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, config.cryptConcurrency));
 
   const log = new SwitchableLogger(logFor(config));
   let daemon: Daemon;

@@ -2,7 +2,6 @@ import { TempFail } from '../auth/types.js';
 import { equalSecrets } from './constant-time.js';
 import { JsCryptPool, UnsupportedInFallback } from './js/pool.js';
 import { loadLibXCrypt, type LibXCrypt } from './libxcrypt.js';
-import { Limiter } from './limiter.js';
 import { parseStoredSecret } from './schemes.js';
 
 export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
@@ -34,7 +33,6 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       why = `libcrypt.so.1 unavailable (${String(err)}), using the pure-JS verifiers`;
     }
   }
-  const limiter = new Limiter(opts.concurrency);
   const pool = lib ? undefined : new JsCryptPool(opts.concurrency);
   const engine = lib ? 'libxcrypt' : 'js';
   opts.onChoice?.(engine, why);
@@ -46,7 +44,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       if (stored.kind === 'plain') return equalSecrets(password, stored.value);
       if (stored.kind === 'unsupported') throw new TempFail(`unsupported password scheme {${stored.scheme}}`);
       const hash = stored.hash;
-      if (lib) return limiter.run(() => lib.verify(password, hash));
+      // No queue of our own: libuv's pool threads (sized to -n by the CLI) take the next
+      // queued hash themselves, without waiting for the busy event loop to hand it over.
+      if (lib) return lib.verify(password, hash);
       try {
         return await pool!.verify(password, hash);
       } catch (err) {
