@@ -57,5 +57,7 @@ export interface Backend {
    * under another value are dropped. Undefined when the backend cannot tell.
    */
   generation?(): string | undefined;
+  /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */
+  check?(): string;
   close?(): Promise<void> | void;
 }

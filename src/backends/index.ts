@@ -1,5 +1,6 @@
 import type { Backend } from '../auth/types.js';
 import type { Config } from '../config/config.js';
+import { createSasldbBackend } from './sasldb/backend.js';
 import { createGetpwentBackend, createShadowBackend } from './shadow.js';
 
 /** The password source that `-a` (or the config key mech) names. */
@@ -9,5 +10,7 @@ export function createBackend(config: Config): Backend {
       return createShadowBackend(config.passwdFile, config.shadowFile);
     case 'getpwent':
       return createGetpwentBackend(config.passwdFile);
+    case 'sasldb':
+      return createSasldbBackend(config.sasldbPath, config.sasldbDefaultRealm);
   }
 }

@@ -11,15 +11,31 @@ import { TempFail } from '../auth/types.js';
 export class WatchedFile<T> {
   private signature: string | undefined;
   private value: T | undefined;
+  private mtimeMs = 0;
 
   constructor(
     readonly path: string,
     private readonly parse: (content: Buffer) => T,
   ) {}
 
+  /**
+   * Milliseconds since the file was last written, as of the last get() or
+   * generation(). A file rewritten in place (saslpasswd2 does that) is only
+   * trusted once it has been quiet for a moment: see the sasldb backend.
+   */
+  quietForMs(now = Date.now()): number {
+    return now - this.mtimeMs;
+  }
+
   /** Identifies the file's current content; changes whenever the file is replaced or written. */
   generation(): string {
     return this.stat();
+  }
+
+  /** Drops the parsed copy: the next get() reads the file again even if it looks unchanged. */
+  forget(): void {
+    this.signature = undefined;
+    this.value = undefined;
   }
 
   get(): T {
@@ -34,7 +50,13 @@ export class WatchedFile<T> {
       }
       // A writer that rewrites in place could leave us half a file: only keep what was read between two equal stats.
       if (this.stat() !== before) continue;
-      this.value = this.parse(content);
+      try {
+        this.value = this.parse(content);
+      } catch (err) {
+        this.value = undefined;
+        this.signature = undefined;
+        throw new TempFail(`${this.path}: ${(err as Error).message}`);
+      }
       this.signature = before;
       return this.value;
     }
@@ -44,6 +66,7 @@ export class WatchedFile<T> {
   private stat(): string {
     try {
       const s = statSync(this.path, { bigint: true });
+      this.mtimeMs = Number(s.mtimeNs / 1_000_000n);
       return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
     } catch (err) {
       throw new TempFail(`cannot stat ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);

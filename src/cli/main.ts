@@ -1,15 +1,18 @@
 import { saslauthdMain } from './saslauthd.js';
+import { sasldbMain } from './sasldb.js';
 import { testsaslauthdMain } from './testsaslauthd.js';
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   saslauthd: saslauthdMain,
   testsaslauthd: testsaslauthdMain,
+  sasldb: sasldbMain,
 };
 
 const USAGE = `usage: authmux <command> [options]
 commands:
   saslauthd       the saslauthd-compatible daemon (same flags as Cyrus saslauthd)
   testsaslauthd   ask a running daemon to check one login, like Cyrus testsaslauthd
+  sasldb          list a sasldb (Berkeley DB or text); add or delete users in a text sasldb
 `;
 
 async function main(): Promise<void> {

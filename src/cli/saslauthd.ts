@@ -95,8 +95,8 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
       try {
         const next = parseSaslauthdArgs(argv, process.env);
         if (next.action !== 'serve') return;
-        log.swap(logFor(next.config));
         daemon.reload(next.config);
+        log.swap(logFor(next.config));
       } catch (err) {
         log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`);
       }

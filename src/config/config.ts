@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import type { CryptEngine } from '../crypt/verifier.js';
 import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
@@ -11,10 +11,10 @@ export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
 /** saslauthd's option string, plus -f from its unreleased master. */
 export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
-export const SUPPORTED_MECHS = ['shadow', 'getpwent'] as const;
+export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb'] as const;
 export type Mech = (typeof SUPPORTED_MECHS)[number];
 /** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
-const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sasldb', 'sia', 'dce'];
+const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
 
 export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
 
@@ -34,6 +34,9 @@ export interface Config {
   readonly cryptEngine: CryptEngine;
   readonly passwdFile: string;
   readonly shadowFile: string;
+  readonly sasldbPath: string;
+  /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
+  readonly sasldbDefaultRealm: string;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
   readonly log: { readonly target: LogTarget; readonly format: 'text' | 'json' };
   readonly requestTimeoutMs: number;
@@ -52,6 +55,8 @@ export const CONFIG_KEYS = [
   'mech',
   'passwd_file',
   'shadow_file',
+  'sasldb_path',
+  'sasldb_default_realm',
   'cache',
   'cache_ttl',
   'cache_size',
@@ -168,6 +173,8 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
       cryptEngine: key('crypt_engine') ? parseChoice(key('crypt_engine')!.value, key('crypt_engine')!.where, ['auto', 'libxcrypt', 'js'] as const) : 'auto',
       passwdFile: filePath('passwd_file', '/etc/passwd'),
       shadowFile: filePath('shadow_file', '/etc/shadow'),
+      sasldbPath: filePath('sasldb_path', '/etc/sasldb2'),
+      sasldbDefaultRealm: key('sasldb_default_realm')?.value ?? hostname().split('.')[0]!,
       cache: { enabled: cacheEnabled, ttlMs, entries },
       log: { target, format },
       requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,

@@ -50,6 +50,8 @@ export class Daemon {
     ensureRunDir(config.runDir);
     await claimSocketPath(config.socketPath, config.pidFile);
     const d = new Daemon(config, log);
+    const ready = d.authenticator.backend.check?.();
+    if (ready) log.info(ready);
     await d.server.listen();
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mech}, cache ${config.cache.enabled ? 'on' : 'off'})`);
@@ -72,7 +74,10 @@ export class Daemon {
     }
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
-    this.authenticator = buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier);
+    const fresh = buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier);
+    // A new source that cannot serve must not replace one that can.
+    fresh.backend.check?.();
+    this.authenticator = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
     old.flushCache();
     void old.backend.close?.();

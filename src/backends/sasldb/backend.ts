@@ -1,0 +1,70 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../auth/types.js';
+import { WatchedFile } from '../watched-file.js';
+import { BdbHashFile, isBdbHash } from './bdb-hash.js';
+import { entryKey, parseTextSasldb, type TextEntry } from './text-sasldb.js';
+
+export type SasldbStore =
+  | { readonly kind: 'berkeley-db'; readonly db: BdbHashFile }
+  | { readonly kind: 'text'; readonly entries: Map<string, TextEntry> };
+
+const BDB_BTREE_MAGIC = 0x053162;
+const GDBM_MAGICS = [0x13579ace, 0x13579acd, 0x13579acf];
+
+/** Decides the file's kind from its content, never from its name. */
+export function openSasldb(content: Buffer, path: string): SasldbStore {
+  if (isBdbHash(content)) return { kind: 'berkeley-db', db: new BdbHashFile(content) };
+  if (content.length >= 16) {
+    const m = [content.readUInt32LE(12), content.readUInt32BE(12)];
+    if (m.includes(BDB_BTREE_MAGIC)) throw new Error('a Berkeley DB btree file; sasldb2 is a hash file');
+    const g = [content.readUInt32LE(0), content.readUInt32BE(0)];
+    if (g.some((x) => GDBM_MAGICS.includes(x))) throw new Error('a gdbm file; only Berkeley DB hash and text sasldb are read');
+  }
+  return { kind: 'text', entries: parseTextSasldb(content, path) };
+}
+
+/** saslpasswd2 rewrites the file in place: a file written this recently may still be half-written. */
+const SETTLE_MS = 100;
+const SETTLE_TRIES = 20;
+
+export function lookupInStore(store: SasldbStore, user: string, realm: string): PasswordRecord | undefined {
+  if (store.kind === 'berkeley-db') {
+    const value = store.db.get(Buffer.from(`${user}\0${realm}\0userPassword`, 'latin1'));
+    return value === undefined ? undefined : { user, secret: value.toString('latin1'), secretIsPlaintext: true };
+  }
+  const e = store.entries.get(entryKey(user, realm));
+  return e === undefined ? undefined : { user, secret: e.value, secretIsPlaintext: e.isPlaintext };
+}
+
+/**
+ * `-a sasldb`: the key is login, realm (the host name when empty),
+ * "userPassword", as saslauthd builds it. Every failure is a bare NO on the wire, as saslauthd answers; the log
+ * says which. A file being rewritten is waited for, briefly, so that no
+ * answer comes from half a file.
+ */
+export function createSasldbBackend(path: string, defaultRealm: string): Backend {
+  const file = new WatchedFile(path, (content) => openSasldb(content, path));
+  const settled = async (): Promise<SasldbStore> => {
+    for (let i = 0; i < SETTLE_TRIES; i++) {
+      const store = file.get();
+      const quiet = file.quietForMs();
+      if (quiet >= SETTLE_MS) return store;
+      file.forget();
+      await sleep(SETTLE_MS - Math.max(0, quiet));
+    }
+    throw new TempFail(`${path} keeps being rewritten`);
+  };
+  return {
+    mech: 'sasldb',
+    terseReplies: true,
+    async lookup(req: AuthRequest) {
+      // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`.
+      return lookupInStore(await settled(), req.login, req.realm === '' ? defaultRealm : req.realm);
+    },
+    generation: () => file.generation(),
+    check() {
+      const store = file.get();
+      return `${path}: ${store.kind === 'berkeley-db' ? 'Berkeley DB hash' : 'text sasldb'}`;
+    },
+  };
+}
