@@ -77,6 +77,8 @@ export function run(cmd: string, args: readonly string[], opts: { input?: string
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    // A program that never reads stdin may exit first: its closed pipe is not an error here.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
     p.on('close', (code) => resolveRun({ code, stdout, stderr }));
   });
