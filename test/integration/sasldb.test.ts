@@ -73,13 +73,12 @@ describe('saslauthd -a sasldb over a sasldb2 written by saslpasswd2', () => {
     const writer = spawn('bash', ['-c', `for i in $(seq 1 400); do printf 'pw%s' $i | saslpasswd2 -p -f ${file} -c -u churn.org u$((i % 7)); saslpasswd2 -f ${file} -d -u churn.org u$(((i + 3) % 7)) 2>/dev/null; done`]);
     const done = new Promise((r) => writer.on('exit', r));
     let checks = 0;
-    let tempfails = 0;
     let finished = false;
     void done.then(() => (finished = true));
     while (!finished) {
       const [good, bad] = await Promise.all([reply(d.socket, ['bob', 'pw-bob2', 'imap', 'example.com']), reply(d.socket, ['bob', 'pw-bob3', 'imap', 'example.com'])]);
-      if (good.startsWith('NO Temporary')) tempfails++;
-      else assert.equal(good, 'OK');
+      // a temporary failure is allowed while the file is in flux; any other answer must be OK
+      if (!good.startsWith('NO Temporary')) assert.equal(good, 'OK');
       assert.ok(bad === 'NO' || bad.startsWith('NO Temporary'), `wrong password answered ${bad}`);
       checks++;
     }
