@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { ConfigError } from './errors.js';
 
 // Parsers for configuration values: each names where a bad value came from.
@@ -29,9 +28,4 @@ export function parseChoice<T extends string>(value: string, where: string, choi
   const v = value.toLowerCase() as T;
   if (!choices.includes(v)) throw new ConfigError(`${where}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
   return v;
-}
-
-export function parseAbsolutePath(value: string, where: string): string {
-  if (!isAbsolute(value)) throw new ConfigError(`${where}: must be an absolute path, got ${JSON.stringify(value)}`);
-  return value;
 }

@@ -11,9 +11,6 @@ const unixCryptTD = require('unix-crypt-td-js') as (pw: number[], salt: string) 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The families the pure-JS path can verify; anything else needs libxcrypt. */
-export const JS_FAMILIES = ['sha512crypt', 'sha256crypt', 'md5crypt', 'bcrypt', 'descrypt'] as const;
-
 export class UnsupportedHash extends Error {
   override readonly name = 'UnsupportedHash';
 }
