@@ -43,7 +43,8 @@ export class Authenticator {
     try {
       const today = Math.floor(this.now() / DAY_MS);
       // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
-      const generation = `${this.backend.generation?.() ?? ''}|${today}`;
+      // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
+      const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
       if (this.cache?.hit(login, req.realm, req.service, req.password, generation)) return { kind: 'ok', cached: true };
 
       const record = await this.backend.lookup(req);

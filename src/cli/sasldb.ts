@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { openSasldb } from '../backends/sasldb/backend.js';
 import { deleteTextUser, setTextUser } from '../backends/sasldb/text-edit.js';
 import { parseSaslauthdArgs } from '../config/config.js';
@@ -19,14 +18,12 @@ interface Target {
   defaultRealm: string;
 }
 
+/** The file and default realm, from the config every command finds the same way (-O, AUTHMUX_CONFIG, default). */
 function target(opts: ReturnType<typeof getopt>, fileArg: string | undefined): Target {
   const o = opts.last.get('O');
   const inv = parseSaslauthdArgs(['-a', 'sasldb', ...(typeof o === 'string' ? ['-O', o] : [])], process.env);
-  const fromConf = inv.action === 'serve' ? inv.config : undefined;
-  return {
-    file: fileArg ?? fromConf?.sasldbPath ?? '/etc/sasldb2',
-    defaultRealm: fromConf?.sasldbDefaultRealm ?? hostname().split('.')[0]!,
-  };
+  if (inv.action !== 'serve') throw new Error('unreachable: no -h or -v was given');
+  return { file: fileArg ?? inv.config.sasldbPath, defaultRealm: inv.config.sasldbDefaultRealm };
 }
 
 function splitLogin(login: string, defaultRealm: string): [string, string] {

@@ -37,10 +37,10 @@ export function lookupInStore(store: SasldbStore, user: string, realm: string): 
 }
 
 /**
- * `-a sasldb`: the key is login, realm (the host name when empty),
- * "userPassword", as saslauthd builds it. Every failure is a bare NO on the wire, as saslauthd answers; the log
- * says which. A file being rewritten is waited for, briefly, so that no
- * answer comes from half a file.
+ * `-a sasldb`: the key is login, realm (the default realm when empty),
+ * "userPassword", as saslauthd builds it. Every failure is a bare NO on the
+ * wire, as saslauthd answers; the log says which. A file being rewritten is
+ * waited for, briefly, so that no answer comes from half a file.
  */
 export function createSasldbBackend(path: string, defaultRealm: string): Backend {
   const file = new WatchedFile(path, (content) => openSasldb(content, path));

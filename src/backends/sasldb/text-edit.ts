@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatTextLine, parseTextSasldb } from './text-sasldb.js';
+import { formatTextLine, keyText, parseTextSasldb } from './text-sasldb.js';
 
 const LOCK_STALE_MS = 30_000;
 
@@ -68,10 +68,6 @@ function keyOf(line: string): string | undefined {
   if (line.trim() === '' || line.trimStart().startsWith('#')) return undefined;
   const colon = line.indexOf(':');
   return colon < 0 ? undefined : line.slice(0, colon);
-}
-
-function keyText(user: string, realm: string): string {
-  return realm === '' ? user : `${user}@${realm}`;
 }
 
 /** Sets a user's password (or hash, with isHash) in a text sasldb; returns whether it replaced one. */

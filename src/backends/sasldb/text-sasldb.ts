@@ -33,6 +33,11 @@ export function entryKey(user: string, realm: string): string {
   return `${user}\0${realm}`;
 }
 
+/** The key as written in the file: "user@realm", or "user" alone for the empty realm. */
+export function keyText(user: string, realm: string): string {
+  return realm === '' ? user : `${user}@${realm}`;
+}
+
 export function looksHashed(value: string): boolean {
   return value.startsWith('$') || /^\{[A-Za-z0-9.-]+\}/.test(value);
 }
@@ -63,5 +68,5 @@ export function formatTextLine(user: string, realm: string, value: string, isHas
   if (/[:\n\r\0]/.test(user) || /[:\n\r\0]/.test(realm) || user === '') throw new TextSasldbError('user and realm must be non-empty and free of ":" and line breaks');
   if (/[\n\r\0]/.test(value) || value === '') throw new TextSasldbError('the password must be non-empty and free of line breaks and NUL');
   const stored = !isHash && looksHashed(value) ? `{PLAIN}${value}` : value;
-  return `${realm === '' ? user : `${user}@${realm}`}:${stored}`;
+  return `${keyText(user, realm)}:${stored}`;
 }
