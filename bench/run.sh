@@ -5,23 +5,11 @@
 # which is where saslauthd -a shadow looks), gcc and sasl2-bin.
 #
 #   DUR=10 WARM=2 CONCS="1 8 32" bash bench/run.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-REPO=$PWD
-SHARED=${SHARED:-$REPO/../shared/bench}
-W=$REPO/bench/work
-DUR=${DUR:-10}
-WARM=${WARM:-2}
-CONCS=${CONCS:-"1 8 32"}
+source "$(dirname "$0")/common.sh"
 NUSERS=${NUSERS:-200}
 RSS_REQUESTS=${RSS_REQUESTS:-1000000}
-mkdir -p "$W"
 RAW=$W/raw.txt
 : > "$RAW"
-
-command -v saslauthd >/dev/null || { echo "install sasl2-bin" >&2; exit 1; }
-gcc -O2 -pthread -o "$W/saslbench" "$SHARED/saslbench.c"
-sh scripts/prepare.sh >/dev/null
 
 # Bench users in the system files, $6$ and $y$ made by chpasswd, as an admin would.
 : > "$W/users-sha512.txt"; : > "$W/users-yescrypt.txt"
@@ -36,10 +24,6 @@ for i in $(seq 0 $((NUSERS - 1))); do
 done
 printf '%s\n' "${pw_sha[@]}" | chpasswd -c SHA512
 printf '%s\n' "${pw_yes[@]}" | chpasswd -c YESCRYPT
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 start_saslauthd() { # name, extra flags
   local dir=$W/run-$1; rm -rf "$dir"; mkdir -p "$dir"

@@ -5,19 +5,10 @@
 # (unshare + bind mount: saslauthd 2.1.28 only reads /etc/sasldb2).
 #
 #   DUR=8 WARM=2 CONCS="1 8 32" bash bench/sasldb.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-REPO=$PWD
-SHARED=${SHARED:-$REPO/../shared/bench}
-W=$REPO/bench/work
 DUR=${DUR:-8}
-WARM=${WARM:-2}
-CONCS=${CONCS:-"1 8 32"}
-mkdir -p "$W"
+source "$(dirname "$0")/common.sh"
 RAW=$W/raw-sasldb.txt
 : > "$RAW"
-gcc -O2 -pthread -o "$W/saslbench" "$SHARED/saslbench.c"
-sh scripts/prepare.sh >/dev/null
 
 # Files: 10 users by saslpasswd2; 100,000 by db5.3_load (the same key and value
 # layout saslpasswd2 writes, built in seconds instead of minutes).
@@ -37,9 +28,6 @@ make_big() {
 make_small
 make_big
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 for f in 10 100k; do
   dir=$W/run-sasl-sasldb-$f; rm -rf "$dir"; mkdir -p "$dir"
   unshare -m --propagation private sh -c "mount --bind $W/sasldb-$f /etc/sasldb2 && exec saslauthd -a sasldb -n 5 -m $dir"
