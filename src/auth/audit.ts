@@ -16,7 +16,7 @@ export function logResult(log: Logger, verbose: boolean, req: AuthRequest, mech:
   const fields = { user: req.login, service: req.service, realm: req.realm, mech, client: req.clientIp };
   switch (result.kind) {
     case 'ok':
-      if (verbose) log.info(auditLine('auth success', req, mech, result.cached ? 'cached' : undefined), { ...fields, result: 'ok', cached: result.cached });
+      if (verbose) log.info(auditLine('auth success', req, mech, result.stale ? 'cached, source unavailable' : result.cached ? 'cached' : undefined), { ...fields, result: 'ok', cached: result.cached });
       return;
     case 'fail':
       log.info(auditLine('auth failure', req, mech, result.reason), { ...fields, result: 'fail', code: result.code });

@@ -1,6 +1,6 @@
 import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
-import { TempFail, type AuthRequest, type Backend, type Result } from './types.js';
+import { TempFail, type AuthRequest, type Backend, type PasswordRecord, type Result } from './types.js';
 
 export interface AuthenticatorOptions {
   readonly backend: Backend;
@@ -40,26 +40,60 @@ export class Authenticator {
   async authenticate(original: AuthRequest): Promise<Result> {
     const login = this.effectiveLogin(original);
     const req: AuthRequest = login === original.login ? original : { ...original, login };
+    let result: Result;
     try {
-      const today = Math.floor(this.now() / DAY_MS);
-      // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
-      // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
-      const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
-      if (this.cache?.hit(login, req.realm, req.service, req.password, generation)) return { kind: 'ok', cached: true };
-
-      const record = await this.backend.lookup(req);
-      if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
-      const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext);
-      if (!matches) return { kind: 'fail', code: 'bad_password', reason: 'password mismatch' };
-      const refused = record.policy?.(today);
-      if (refused) return { kind: 'fail', code: refused, reason: refused.replace('_', ' ') };
-
-      this.cache?.store(login, req.realm, req.service, req.password, generation);
-      return { kind: 'ok', record, cached: false };
+      result = this.backend.generation ? await this.stamped(req) : await this.revalidated(req);
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       return { kind: 'tempfail', reason: `internal error: ${err instanceof Error ? err.message : String(err)}` };
     }
+    if (result.kind === 'ok') this.backend.recordLogin?.(req);
+    return result;
+  }
+
+  /** Files: the cache entry carries the files' stat signature, and a hit skips the lookup altogether. */
+  private async stamped(req: AuthRequest): Promise<Result> {
+    const today = Math.floor(this.now() / DAY_MS);
+    // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
+    // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
+    const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
+    if (this.cache?.hit(req.login, req.realm, req.service, req.password, generation)) return { kind: 'ok', cached: true };
+    const record = await this.backend.lookup(req);
+    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
+    const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext);
+    return this.conclude(req, record, matches, today, generation, false);
+  }
+
+  /**
+   * No change signal (SQL): every request looks the user up, so a changed
+   * password or flag counts at once; a hit only spares the hash computation.
+   * When the lookup fails for a temporary reason, a recent success answers.
+   */
+  private async revalidated(req: AuthRequest): Promise<Result> {
+    const today = Math.floor(this.now() / DAY_MS);
+    let record;
+    try {
+      record = await this.backend.lookup(req);
+    } catch (err) {
+      if (err instanceof TempFail && this.cache?.hitStale(req.login, req.realm, req.service, req.password)) {
+        return { kind: 'ok', cached: true, stale: true };
+      }
+      throw err;
+    }
+    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
+    const generation = this.cache ? this.cache.fingerprint(`${record.secret}\0${record.secretIsPlaintext}\0${today}`) : '';
+    const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
+    const matches = hit || (await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext));
+    return this.conclude(req, record, matches, today, generation, hit);
+  }
+
+  private conclude(req: AuthRequest, record: PasswordRecord, matches: boolean, today: number, generation: string, hit: boolean): Result {
+    if (!matches) return { kind: 'fail', code: 'bad_password', reason: 'password mismatch' };
+    const refused = record.policy?.(today);
+    if (refused) return { kind: 'fail', code: refused, reason: refused.replace('_', ' ') };
+    // A hit is not stored again: the entry keeps its age, so the window in which it may answer alone does not grow.
+    if (!hit) this.cache?.store(req.login, req.realm, req.service, req.password, generation);
+    return { kind: 'ok', record, cached: hit };
   }
 
   flushCache(): void {

@@ -46,6 +46,21 @@ export class CredentialCache {
     return timingSafeEqual(e.mac, this.mac(id, password));
   }
 
+  /**
+   * True when this exact password succeeded for this key within the TTL,
+   * whatever the data's state then: the answer while the backend cannot be asked.
+   */
+  hitStale(user: string, realm: string, service: string, password: Buffer): boolean {
+    const id = CredentialCache.id(user, realm, service);
+    const e = this.lru.get(id);
+    return e !== undefined && timingSafeEqual(e.mac, this.mac(id, password));
+  }
+
+  /** A keyed digest of what the backend returned, so a stored hash or clear password is never kept as is. */
+  fingerprint(data: string): string {
+    return createHmac('sha256', this.key).update('fingerprint\0').update(data, 'latin1').digest('base64');
+  }
+
   store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined): void {
     const id = CredentialCache.id(user, realm, service);
     this.lru.set(id, { mac: this.mac(id, password), generation });

@@ -21,16 +21,26 @@ export type FailCode =
   | 'service_disabled';
 
 export type Result =
-  | { readonly kind: 'ok'; readonly record?: PasswordRecord; readonly cached: boolean }
+  | {
+      readonly kind: 'ok';
+      readonly record?: PasswordRecord;
+      readonly cached: boolean;
+      /** Answered from the cache because the backend could not be asked. */
+      readonly stale?: boolean;
+    }
   | { readonly kind: 'fail'; readonly code: FailCode; readonly reason: string }
   | { readonly kind: 'tempfail'; readonly reason: string };
 
 /** What a backend knows about a user; it never decides whether a password matches. */
 export interface PasswordRecord {
   readonly user: string;
+  /** The virtual domain, for backends that host several (vpopmail). */
+  readonly domain?: string;
   /** A crypt(3) hash, optionally with a {SCHEME} prefix, or a plaintext password. */
   readonly secret: string;
   readonly secretIsPlaintext: boolean;
+  /** The clear password, where the source keeps one besides the hash: challenge mechanisms (APOP, CRAM-MD5) need it. */
+  readonly plaintext?: string;
   readonly uid?: number;
   readonly gid?: number;
   readonly home?: string;
@@ -54,9 +64,13 @@ export interface Backend {
   lookup(req: AuthRequest): PasswordRecord | undefined | Promise<PasswordRecord | undefined>;
   /**
    * A value that changes whenever the backing data changes; cache entries made
-   * under another value are dropped. Undefined when the backend cannot tell.
+   * under another value are dropped. A backend without it (SQL: no cheap change
+   * signal) is asked on every request, and the cache then only spares the hash
+   * computation, or answers alone while the backend is unreachable.
    */
   generation?(): string | undefined;
+  /** Told of each successful login, without being waited for (vpopmail's lastauth). */
+  recordLogin?(req: AuthRequest): void;
   /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */
   check?(): string;
   close?(): Promise<void> | void;

@@ -6,12 +6,13 @@ import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
 import { parseBool, parseChoice, parseInteger, parseSeconds } from './values.js';
+import { parseVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
 /** saslauthd's option string, plus -f from its unreleased master. */
 export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
-export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb'] as const;
+export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail'] as const;
 export type Mech = (typeof SUPPORTED_MECHS)[number];
 /** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
 const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
@@ -37,6 +38,8 @@ export interface Config {
   readonly sasldbPath: string;
   /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
   readonly sasldbDefaultRealm: string;
+  /** Present when mech is vpopmail. */
+  readonly vpopmail: VpopmailConfig | undefined;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
   readonly log: { readonly target: LogTarget; readonly format: 'text' | 'json' };
   readonly requestTimeoutMs: number;
@@ -66,6 +69,16 @@ export const CONFIG_KEYS = [
   'request_timeout',
   'max_connections',
   'crypt_engine',
+  'vpopmail_sql',
+  'vpopmail_config_file',
+  'vpopmail_driver',
+  'vpopmail_layout',
+  'vpopmail_default_domain',
+  'vpopmail_clear_passwords',
+  'vpopmail_lastauth',
+  'vpopmail_service_flags',
+  'vpopmail_query_timeout',
+  'vpopmail_pool_size',
 ] as const;
 
 const DEFAULT_CACHE_TTL_S = 28800;
@@ -175,6 +188,7 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
       shadowFile: filePath('shadow_file', '/etc/shadow'),
       sasldbPath: filePath('sasldb_path', '/etc/sasldb2'),
       sasldbDefaultRealm: key('sasldb_default_realm')?.value ?? hostname().split('.')[0]!,
+      vpopmail: mech === 'vpopmail' ? parseVpopmailConfig((k) => conf?.get(k), confDir, env) : undefined,
       cache: { enabled: cacheEnabled, ttlMs, entries },
       log: { target, format },
       requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,

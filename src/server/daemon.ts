@@ -16,9 +16,9 @@ function toAuthRequest(r: SaslauthdRequest): AuthRequest {
   return clientIp ? { ...base, clientIp } : base;
 }
 
-function buildAuthenticator(config: Config, verifier: Verifier): Authenticator {
+function buildAuthenticator(config: Config, verifier: Verifier, log: Logger): Authenticator {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
-  return new Authenticator({ backend: createBackend(config), verifier, cache, combineRealm: config.combineRealm });
+  return new Authenticator({ backend: createBackend(config, log), verifier, cache, combineRealm: config.combineRealm });
 }
 
 /** The running saslauthd replacement: run dir, socket, pipeline, reload and stop. */
@@ -35,7 +35,7 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    this.authenticator = buildAuthenticator(config, this.verifier);
+    this.authenticator = buildAuthenticator(config, this.verifier, log);
     this.server = new MuxServer({
       socketPath: config.socketPath,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -74,7 +74,7 @@ export class Daemon {
     }
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
-    const fresh = buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier);
+    const fresh = buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
     // A new source that cannot serve must not replace one that can.
     fresh.backend.check?.();
     this.authenticator = fresh;

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfFile } from '../../src/config/conf-file.js';
-import { parseSaslauthdArgs, type Config } from '../../src/config/config.js';
+import { CONFIG_KEYS, parseSaslauthdArgs, type Config } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { getopt } from '../../src/config/getopt.js';
+import { REPO } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 function serve(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
@@ -98,4 +99,36 @@ test('keys: files relative to the config file, unknown keys warn, bad values nam
 test('-h and -v are answered without a config', () => {
   assert.equal(parseSaslauthdArgs(['-h'], {}).action, 'help');
   assert.equal(parseSaslauthdArgs(['-v'], {}).action, 'version');
+});
+
+test('every config key is documented in saslauthd.conf.example and the README, and the example parses', () => {
+  const example = readFileSync(join(REPO, 'saslauthd.conf.example'), 'utf8');
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  for (const k of CONFIG_KEYS) {
+    assert.match(example, new RegExp(`^#?${k}:`, 'm'), `${k} in saslauthd.conf.example`);
+    assert.ok(readme.includes(`| \`${k}\` |`), `${k} in the README's table`);
+  }
+  const inv = parseSaslauthdArgs(['-O', join(REPO, 'saslauthd.conf.example')], {});
+  assert.equal(inv.action === 'serve' && inv.config.warnings.length, 0);
+});
+
+test('mech vpopmail: settings from a URL or a vpopmail.mysql file, and clear errors', () => {
+  const dir = tempDir();
+  const conf = join(dir, 'saslauthd.conf');
+  const parse = (text: string, env: NodeJS.ProcessEnv = {}) => {
+    writeFileSync(conf, text);
+    const inv = parseSaslauthdArgs(['-O', conf], env);
+    assert.equal(inv.action, 'serve');
+    return inv.action === 'serve' ? inv.config.vpopmail! : undefined!;
+  };
+  const v = parse('mech: vpopmail\nvpopmail_sql: postgres://vp:pw@db.example/vpopmail\nvpopmail_layout: per-domain\nvpopmail_query_timeout: 1.5\n', { VPOPMAIL_DOMAIN: 'Example.COM' });
+  assert.deepEqual([v.read.driver, v.layout, v.queryTimeoutMs, v.defaultDomain, v.lastauth, v.clearPasswords], ['pgsql', 'per-domain', 1500, 'example.com', false, false]);
+  writeFileSync(join(dir, 'vpopmail.pgsql'), 'localhost|5433|vp|p|w|vpopmail\n');
+  const f = parse('mech: vpopmail\nvpopmail_config_file: vpopmail.pgsql\nvpopmail_default_domain: d.example\n');
+  assert.deepEqual([f.read.driver, f.read.port, f.read.password, f.defaultDomain], ['pgsql', 5433, 'p|w', 'd.example']);
+  assert.throws(() => parse('mech: vpopmail\n'), /needs vpopmail_sql .* or vpopmail_config_file/);
+  assert.throws(() => parse('mech: vpopmail\nvpopmail_sql: mysql://u:p@h/d\nvpopmail_config_file: x.mysql\n'), /not both/);
+  assert.throws(() => parse('mech: vpopmail\nvpopmail_sql: mysql://u:p@h/d\nvpopmail_layout: flat\n'), /saslauthd.conf:3: expected one of many-domains, per-domain/);
+  writeFileSync(join(dir, 'vp.conf'), 'h|0|u|p|d\n');
+  assert.throws(() => parse('mech: vpopmail\nvpopmail_config_file: vp.conf\n'), /set vpopmail_driver/);
 });
