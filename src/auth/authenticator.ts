@@ -1,6 +1,7 @@
 import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
-import { TempFail, type AuthRequest, type Backend, type PasswordRecord, type Result } from './types.js';
+import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
+import { TempFail, type AuthenticateOptions, type AuthRequest, type Backend, type PasswordRecord, type Result } from './types.js';
 
 export interface AuthenticatorOptions {
   readonly backend: Backend;
@@ -37,12 +38,13 @@ export class Authenticator {
     return this.combineRealm && req.realm !== '' ? `${req.login}@${req.realm}` : req.login;
   }
 
-  async authenticate(original: AuthRequest): Promise<Result> {
+  async authenticate(original: AuthRequest, opts: AuthenticateOptions = {}): Promise<Result> {
     const login = this.effectiveLogin(original);
     const req: AuthRequest = login === original.login ? original : { ...original, login };
     let result: Result;
     try {
-      result = this.backend.generation ? await this.stamped(req) : await this.revalidated(req);
+      const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req) : undefined;
+      result = challenged ?? (this.backend.generation ? await this.stamped(req, opts) : await this.revalidated(req));
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       return { kind: 'tempfail', reason: `internal error: ${err instanceof Error ? err.message : String(err)}` };
@@ -52,12 +54,16 @@ export class Authenticator {
   }
 
   /** Files: the cache entry carries the files' stat signature, and a hit skips the lookup altogether. */
-  private async stamped(req: AuthRequest): Promise<Result> {
+  private async stamped(req: AuthRequest, opts: AuthenticateOptions): Promise<Result> {
     const today = Math.floor(this.now() / DAY_MS);
     // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
     const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
-    if (this.cache?.hit(req.login, req.realm, req.service, req.password, generation)) return { kind: 'ok', cached: true };
+    if (this.cache?.hit(req.login, req.realm, req.service, req.password, generation)) {
+      if (!opts.needRecord) return { kind: 'ok', cached: true };
+      const record = await this.backend.lookup(req);
+      if (record) return { kind: 'ok', record, cached: true };
+    }
     const record = await this.backend.lookup(req);
     if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
     const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext);
@@ -85,6 +91,24 @@ export class Authenticator {
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     const matches = hit || (await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext));
     return this.conclude(req, record, matches, today, generation, hit);
+  }
+
+  /**
+   * APOP / CRAM-MD5: answered from the clear password when the source keeps
+   * one. Undefined (go on with an ordinary check) when it keeps none, the
+   * service takes no challenge, or the password is not the response: qmail-popup
+   * sends a timestamp with USER/PASS logins too. Never cached: each challenge is new.
+   */
+  private async challenged(req: AuthRequest): Promise<Result | undefined> {
+    const kind = challengeKindFor(req.service);
+    if (!kind) return undefined;
+    const record = await this.backend.lookup(req);
+    const clear = record?.plaintext ?? (record?.secretIsPlaintext ? record.secret : undefined);
+    if (!record || clear === undefined) return undefined;
+    if (!challengeMatches(kind, req.challenge!, Buffer.from(clear, 'latin1'), req.password)) return undefined;
+    const refused = record.policy?.(Math.floor(this.now() / DAY_MS));
+    if (refused) return { kind: 'fail', code: refused, reason: refused.replace('_', ' ') };
+    return { kind: 'ok', record, cached: false };
   }
 
   private conclude(req: AuthRequest, record: PasswordRecord, matches: boolean, today: number, generation: string, hit: boolean): Result {

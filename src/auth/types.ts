@@ -10,6 +10,16 @@ export interface AuthRequest {
   readonly realm: string;
   /** Client address without port, when the front door knows it. */
   readonly clientIp?: string;
+  /**
+   * checkpassword's third field (the APOP or CRAM-MD5 challenge): when set and
+   * the source keeps a clear password, the password may be the response.
+   */
+  readonly challenge?: Buffer;
+}
+
+export interface AuthenticateOptions {
+  /** The front door needs the account (home, uid): a cache hit still looks it up. */
+  readonly needRecord?: boolean;
 }
 
 /** Why a login was refused; each front door renders these in its own words. */

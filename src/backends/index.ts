@@ -1,20 +1,21 @@
 import type { Backend } from '../auth/types.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { createSasldbBackend } from './sasldb/backend.js';
-import { createGetpwentBackend, createShadowBackend } from './shadow.js';
-import { createVpopmailBackend } from './vpopmail/backend.js';
 
-/** The password source that `-a` (or the config key mech) names. */
-export function createBackend(config: Config, log: Logger): Backend {
+/**
+ * The password source that `-a` (or the config key mech) names. Each is
+ * imported only when chosen: the checkpassword program starts once per POP
+ * login and must not load SQL drivers to read /etc/shadow.
+ */
+export async function createBackend(config: Config, log: Logger): Promise<Backend> {
   switch (config.mech) {
     case 'shadow':
-      return createShadowBackend(config.passwdFile, config.shadowFile);
+      return (await import('./shadow.js')).createShadowBackend(config.passwdFile, config.shadowFile);
     case 'getpwent':
-      return createGetpwentBackend(config.passwdFile);
+      return (await import('./shadow.js')).createGetpwentBackend(config.passwdFile);
     case 'sasldb':
-      return createSasldbBackend(config.sasldbPath, config.sasldbDefaultRealm);
+      return (await import('./sasldb/backend.js')).createSasldbBackend(config.sasldbPath, config.sasldbDefaultRealm);
     case 'vpopmail':
-      return createVpopmailBackend(config.vpopmail!, log);
+      return (await import('./vpopmail/backend.js')).createVpopmailBackend(config.vpopmail!, log);
   }
 }

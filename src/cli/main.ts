@@ -1,11 +1,14 @@
-import { saslauthdMain } from './saslauthd.js';
-import { sasldbMain } from './sasldb.js';
-import { testsaslauthdMain } from './testsaslauthd.js';
+type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  saslauthd: saslauthdMain,
-  testsaslauthd: testsaslauthdMain,
-  sasldb: sasldbMain,
+// Each command loads only its own modules.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  saslauthd: async () => (await import('./saslauthd.js')).saslauthdMain,
+  testsaslauthd: async () => (await import('./testsaslauthd.js')).testsaslauthdMain,
+  sasldb: async () => (await import('./sasldb.js')).sasldbMain,
+  checkpassword: async () => {
+    const { checkpasswordMain } = await import('./checkpassword.js');
+    return (argv) => checkpasswordMain(argv, process.env);
+  },
 };
 
 const USAGE = `usage: authmux <command> [options]
@@ -13,17 +16,18 @@ commands:
   saslauthd       the saslauthd-compatible daemon (same flags as Cyrus saslauthd)
   testsaslauthd   ask a running daemon to check one login, like Cyrus testsaslauthd
   sasldb          list a sasldb (Berkeley DB or text); add or delete users in a text sasldb
+  checkpassword   qmail's checkpassword interface (also bin/authmux-checkpassword): checkpassword prog [args...]
 `;
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
-  const run = cmd ? COMMANDS[cmd] : undefined;
-  if (!run) {
+  const load = cmd ? COMMANDS[cmd] : undefined;
+  if (!load) {
     process.stderr.write(cmd ? `authmux: unknown command ${JSON.stringify(cmd)}\n${USAGE}` : USAGE);
     process.exitCode = cmd === undefined || cmd === '-h' || cmd === '--help' ? 0 : 2;
     return;
   }
-  process.exitCode = await run(rest);
+  process.exitCode = await (await load())(rest);
 }
 
 main().then(

@@ -92,14 +92,13 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
-      try {
+      const reload = async () => {
         const next = parseSaslauthdArgs(argv, process.env);
         if (next.action !== 'serve') return;
-        daemon.reload(next.config);
+        await daemon.reload(next.config);
         log.swap(logFor(next.config));
-      } catch (err) {
-        log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`);
-      }
+      };
+      reload().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`));
     });
   });
 }

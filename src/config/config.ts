@@ -38,6 +38,16 @@ export interface Config {
   readonly sasldbPath: string;
   /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
   readonly sasldbDefaultRealm: string;
+  readonly checkpassword: {
+    /** Where the daemon answers the checkpassword program; undefined: the program checks the backend itself. */
+    readonly socket: string | undefined;
+    /** The service when neither SERVICE nor TCPLOCALPORT tells it. */
+    readonly defaultService: string;
+    /** The system account whose uid and gid virtual (sasldb, vpopmail) logins run as. */
+    readonly virtualUser: string;
+    /** Home of a sasldb login: %u user, %d realm; undefined: <virtual user's home>/%d/%u. */
+    readonly virtualHome: string | undefined;
+  };
   /** Present when mech is vpopmail. */
   readonly vpopmail: VpopmailConfig | undefined;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
@@ -79,6 +89,10 @@ export const CONFIG_KEYS = [
   'vpopmail_service_flags',
   'vpopmail_query_timeout',
   'vpopmail_pool_size',
+  'checkpassword_socket',
+  'checkpassword_service',
+  'virtual_user',
+  'virtual_home',
 ] as const;
 
 const DEFAULT_CACHE_TTL_S = 28800;
@@ -188,6 +202,12 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
       shadowFile: filePath('shadow_file', '/etc/shadow'),
       sasldbPath: filePath('sasldb_path', '/etc/sasldb2'),
       sasldbDefaultRealm: key('sasldb_default_realm')?.value ?? hostname().split('.')[0]!,
+      checkpassword: {
+        socket: key('checkpassword_socket') ? filePath('checkpassword_socket', '') : undefined,
+        defaultService: (key('checkpassword_service')?.value ?? 'pop3').toLowerCase(),
+        virtualUser: key('virtual_user')?.value ?? 'vpopmail',
+        virtualHome: key('virtual_home')?.value,
+      },
       vpopmail: mech === 'vpopmail' ? parseVpopmailConfig((k) => conf?.get(k), confDir, env) : undefined,
       cache: { enabled: cacheEnabled, ttlMs, entries },
       log: { target, format },

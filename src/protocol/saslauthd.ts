@@ -119,3 +119,14 @@ export function replyText(result: Result, terse: boolean): string {
       return REPLY_TEMPFAIL;
   }
 }
+
+/** The mux socket's codec, for the server. */
+export const SASLAUTHD_CODEC = {
+  decode(buf: Buffer) {
+    const d = decodeRequest(buf);
+    return d.kind === 'reject' ? { kind: 'reject' as const, reply: encodeReply(d.reply), why: d.why } : d;
+  },
+  maxRequestBytes: MAX_REQUEST_BYTES,
+  oversized: encodeReply(REPLY_FIELD_TOO_LONG),
+  failure: encodeReply(REPLY_TEMPFAIL),
+};

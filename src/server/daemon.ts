@@ -6,7 +6,9 @@ import { createBackend } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import type { Logger } from '../log.js';
-import { parseClientAddr, replyText, type SaslauthdRequest } from '../protocol/saslauthd.js';
+import { encodeReply, parseClientAddr, replyText, SASLAUTHD_CODEC, type SaslauthdRequest } from '../protocol/saslauthd.js';
+import { accountOf } from '../checkpassword/account.js';
+import { DOOR_CODEC, encodeDoorReply, type DoorRequest } from '../protocol/checkpassword-door.js';
 import { MuxServer } from './mux-server.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 
@@ -16,9 +18,9 @@ function toAuthRequest(r: SaslauthdRequest): AuthRequest {
   return clientIp ? { ...base, clientIp } : base;
 }
 
-function buildAuthenticator(config: Config, verifier: Verifier, log: Logger): Authenticator {
+async function buildAuthenticator(config: Config, verifier: Verifier, log: Logger): Promise<Authenticator> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
-  return new Authenticator({ backend: createBackend(config, log), verifier, cache, combineRealm: config.combineRealm });
+  return new Authenticator({ backend: await createBackend(config, log), verifier, cache, combineRealm: config.combineRealm });
 }
 
 /** The running saslauthd replacement: run dir, socket, pipeline, reload and stop. */
@@ -26,55 +28,94 @@ export class Daemon {
   private config: Config;
   private authenticator: Authenticator;
   private readonly verifier: Verifier;
-  private readonly server: MuxServer;
+  private readonly server: MuxServer<SaslauthdRequest>;
+  /** The checkpassword program's door, when checkpassword_socket is set. */
+  private readonly door: MuxServer<DoorRequest> | undefined;
 
-  private constructor(config: Config, private readonly log: Logger) {
+  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator) {
     this.config = config;
-    this.verifier = createVerifier({
-      engine: config.cryptEngine,
-      concurrency: config.cryptConcurrency,
-      onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
-    });
-    this.authenticator = buildAuthenticator(config, this.verifier, log);
+    this.verifier = verifier;
+    this.authenticator = authenticator;
     this.server = new MuxServer({
       socketPath: config.socketPath,
+      codec: SASLAUTHD_CODEC,
       requestTimeoutMs: config.requestTimeoutMs,
       maxConnections: config.maxConnections,
       log,
       handle: (r) => this.handle(r),
     });
+    this.door = config.checkpassword.socket
+      ? new MuxServer({
+          socketPath: config.checkpassword.socket,
+          codec: DOOR_CODEC,
+          requestTimeoutMs: config.requestTimeoutMs,
+          maxConnections: config.maxConnections,
+          log,
+          handle: (r) => this.handleDoor(r),
+        })
+      : undefined;
   }
 
   static async start(config: Config, log: Logger): Promise<Daemon> {
     for (const w of config.warnings) log.warn(w);
     ensureRunDir(config.runDir);
     await claimSocketPath(config.socketPath, config.pidFile);
-    const d = new Daemon(config, log);
+    const verifier = createVerifier({
+      engine: config.cryptEngine,
+      concurrency: config.cryptConcurrency,
+      onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
+    });
+    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log));
     const ready = d.authenticator.backend.check?.();
     if (ready) log.info(ready);
     await d.server.listen();
+    if (d.door) {
+      await claimSocketPath(config.checkpassword.socket!, config.pidFile);
+      await d.door.listen();
+      log.info(`checkpassword requests on ${config.checkpassword.socket}`);
+    }
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mech}, cache ${config.cache.enabled ? 'on' : 'off'})`);
     return d;
   }
 
-  private async handle(r: SaslauthdRequest): Promise<string> {
+  private async handle(r: SaslauthdRequest): Promise<Buffer> {
     const req = toAuthRequest(r);
     const auth = this.authenticator;
     const result = await auth.authenticate(req);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
-    return replyText(result, auth.backend.terseReplies);
+    return encodeReply(replyText(result, auth.backend.terseReplies));
+  }
+
+  private async handleDoor(r: DoorRequest): Promise<Buffer> {
+    const clientIp = parseClientAddr(r.clientAddr);
+    const base: AuthRequest = {
+      login: r.login.toString('latin1'),
+      password: r.password,
+      service: r.service.toString('latin1'),
+      realm: r.realm.toString('latin1'),
+      challenge: r.timestamp,
+    };
+    const req = clientIp ? { ...base, clientIp } : base;
+    const auth = this.authenticator;
+    const result = await auth.authenticate(req, { needRecord: true });
+    logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
+    if (result.kind === 'tempfail') return encodeDoorReply({ kind: 'temp', reason: result.reason });
+    if (result.kind === 'fail') return encodeDoorReply({ kind: 'no', reason: result.reason });
+    // A success answered from the cache while the source is down has no account to give: try again.
+    if (!result.record) return encodeDoorReply({ kind: 'temp', reason: 'the account cannot be read now' });
+    return encodeDoorReply({ kind: 'ok', account: accountOf(result.record, req) });
   }
 
   /** SIGHUP: take the new config's pipeline settings and start with an empty cache. */
-  reload(next: Config): void {
+  async reload(next: Config): Promise<void> {
     if (next.socketPath !== this.config.socketPath) this.log.warn('the run directory (-m) changes only with a restart');
     if (next.cryptEngine !== this.config.cryptEngine || next.cryptConcurrency !== this.config.cryptConcurrency) {
       this.log.warn('crypt_engine and -n change only with a restart');
     }
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
-    const fresh = buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
+    const fresh = await buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
     // A new source that cannot serve must not replace one that can.
     fresh.backend.check?.();
     this.authenticator = fresh;
@@ -85,7 +126,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await this.server.close();
+    await Promise.all([this.server.close(), this.door?.close()]);
     removeQuietly(this.config.pidFile);
     await this.authenticator.backend.close?.();
     await this.verifier.close();

@@ -1,28 +1,38 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { decodeRequest, encodeReply, MAX_REQUEST_BYTES, type SaslauthdRequest } from '../protocol/saslauthd.js';
 import type { Logger } from '../log.js';
 import { removeQuietly } from './run-dir.js';
 
-export interface MuxServerOptions {
+/** What the server needs of a protocol: all pure, no sockets. */
+export interface RequestCodec<Req> {
+  decode(buf: Buffer): { readonly kind: 'incomplete' } | { readonly kind: 'request'; readonly request: Req } | { readonly kind: 'reject'; readonly reply: Buffer; readonly why: string };
+  readonly maxRequestBytes: number;
+  /** The reply to a request that grew past maxRequestBytes. */
+  readonly oversized: Buffer;
+  /** The reply when the handler failed unexpectedly. */
+  readonly failure: Buffer;
+}
+
+export interface MuxServerOptions<Req> {
   readonly socketPath: string;
+  readonly codec: RequestCodec<Req>;
   /** A client must send its whole request within this time, or it is dropped without a reply. */
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
   readonly log: Logger;
-  /** Answers one decoded request with saslauthd's reply text; must not throw. */
-  readonly handle: (req: SaslauthdRequest) => Promise<string>;
+  /** Answers one decoded request with the encoded reply; must not throw. */
+  readonly handle: (req: Req) => Promise<Buffer>;
 }
 
 /** How long after our reply we wait for the client to close before we do. */
 const LINGER_MS = 2000;
 
 /**
- * The saslauthd Unix socket: one request per connection, reply, half-close,
- * drain, close (as saslauthd does). Owns connection limits and timeouts;
- * the protocol itself is the codec's.
+ * A Unix socket with saslauthd's exchange: one request per connection,
+ * reply, half-close, drain, close. Owns connection limits and timeouts; the
+ * protocol itself is the codec's (saslauthd's mux, or the checkpassword door).
  */
-export class MuxServer {
+export class MuxServer<Req> {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private inFlight = 0;
@@ -32,7 +42,7 @@ export class MuxServer {
   private readonly deadlines = new Map<Socket, number>();
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: MuxServerOptions) {
+  constructor(private readonly opts: MuxServerOptions<Req>) {
     this.server = createServer({ allowHalfOpen: true }, (s) => this.accept(s));
     this.server.maxConnections = opts.maxConnections;
     this.server.on('drop', () => opts.log.warn(`connection refused: max_connections (${opts.maxConnections}) reached`));
@@ -77,10 +87,10 @@ export class MuxServer {
     s.on('error', () => s.destroy());
     let buf: Buffer = Buffer.alloc(0);
     let answered = false;
-    const reply = (text: string) => {
+    const reply = (bytes: Buffer) => {
       if (s.destroyed) return;
       this.deadlines.set(s, performance.now() + LINGER_MS);
-      s.end(encodeReply(text), () => {
+      s.end(bytes, () => {
         if (s.readableEnded) s.destroy();
       });
     };
@@ -92,11 +102,11 @@ export class MuxServer {
     s.on('data', (chunk: Buffer) => {
       if (answered) return; // draining after the reply
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      const d = decodeRequest(buf);
+      const d = this.opts.codec.decode(buf);
       if (d.kind === 'incomplete') {
-        if (buf.length > MAX_REQUEST_BYTES) {
+        if (buf.length > this.opts.codec.maxRequestBytes) {
           answered = true;
-          reply('NO ');
+          reply(this.opts.codec.oversized);
         }
         return;
       }
@@ -113,10 +123,10 @@ export class MuxServer {
         .handle(d.request)
         .catch((err: unknown) => {
           this.opts.log.error(`request handler failed: ${String(err)}`);
-          return 'NO Temporary failure, try again later';
+          return this.opts.codec.failure;
         })
-        .then((text) => {
-          reply(text);
+        .then((bytes) => {
+          reply(bytes);
           if (--this.inFlight === 0) this.wakeIdle();
         });
     });

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/config.js';
+import { parsePasswd } from '../backends/unix-files.js';
+import type { DoorAccount } from '../protocol/checkpassword-door.js';
+
+/** Who the next program runs as, where, and with which variables besides USER, HOME and SHELL. */
+export interface Identity {
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly user: string;
+  readonly shell: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError';
+}
+
+function virtualAccount(config: Config): { uid: number; gid: number; home: string; shell: string } {
+  let users;
+  try {
+    users = parsePasswd(readFileSync(config.passwdFile));
+  } catch (err) {
+    throw new IdentityError(`cannot read ${config.passwdFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const v = users.get(config.checkpassword.virtualUser);
+  if (!v) throw new IdentityError(`virtual_user ${config.checkpassword.virtualUser} is not in ${config.passwdFile}`);
+  return v;
+}
+
+/**
+ * System accounts run as themselves; sasldb and vpopmail accounts, which have
+ * no system account, run as `virtual_user`, in their vpopmail directory or
+ * the `virtual_home` template, with vchkpw's variables for vpopmail.
+ */
+export function identityFor(config: Config, account: DoorAccount): Identity {
+  if (config.mech === 'shadow' || config.mech === 'getpwent') {
+    if (account.uid === undefined || account.gid === undefined) throw new IdentityError(`no uid/gid for ${account.user}`);
+    return { uid: account.uid, gid: account.gid, home: account.home, user: account.user, shell: account.shell, env: {} };
+  }
+  const v = virtualAccount(config);
+  if (config.mech === 'vpopmail') {
+    return {
+      uid: v.uid,
+      gid: v.gid,
+      home: account.home,
+      user: account.user,
+      shell: 'NOLOGIN',
+      env: { VPOPUSER: `${account.user}@${account.domain}` },
+    };
+  }
+  const template = config.checkpassword.virtualHome ?? `${v.home}/%d/%u`;
+  const home = template.replace(/%([ud%])/g, (_, c: string) => (c === 'u' ? account.user : c === 'd' ? account.domain : '%'));
+  return { uid: v.uid, gid: v.gid, home, user: account.user, shell: v.shell, env: {} };
+}

@@ -1,0 +1,169 @@
+import { closeSync, readSync, writeSync } from 'node:fs';
+import type { AuthRequest } from '../auth/types.js';
+import { parseSaslauthdArgs, type Config } from '../config/config.js';
+import { askDaemon } from '../checkpassword/ask-daemon.js';
+import { clientIpFrom, serviceFrom, underDovecot } from '../checkpassword/environment.js';
+import { identityFor, type Identity } from '../checkpassword/identity.js';
+import type { Logger } from '../log.js';
+import { snapshotInherited, stillInherited } from '../os/inherited-fds.js';
+import { loadPosix, type Posix } from '../os/posix.js';
+import type { DoorReply } from '../protocol/checkpassword-door.js';
+import { EXIT, MAX_INPUT, parseFd3Input } from '../protocol/checkpassword.js';
+
+const NAME = 'authmux-checkpassword';
+const DAEMON_TIMEOUT_MS = 15_000;
+
+/** Lines on stderr, which qmail's and Dovecot's logs collect; no pino, no threads: this program lives for one login. */
+function say(msg: string): void {
+  try {
+    writeSync(2, `${NAME}: ${msg.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+  } catch {
+    // stderr closed: nothing to tell.
+  }
+}
+
+const stderrLog: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m) => say(m),
+  error: (m) => say(m),
+  close: () => undefined,
+};
+
+class Exit extends Error {
+  constructor(readonly code: number, why: string) {
+    super(why);
+  }
+}
+
+/** fd 3 to EOF, at most MAX_INPUT bytes (one more is read to notice misuse), then closed. */
+function readFd3(inherited: boolean): Buffer {
+  // Node opens descriptors of its own at start-up; one of them may sit at 3 when the parent gave none.
+  if (!inherited) throw new Exit(EXIT.misuse, 'fd 3 is not open: run me the checkpassword way');
+  const buf = Buffer.alloc(MAX_INPUT + 1);
+  let len = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(3, buf, len, buf.length - len, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' || code === 'EINTR') continue;
+      if (code === 'EBADF') throw new Exit(EXIT.misuse, 'fd 3 is not open: run me the checkpassword way');
+      throw new Exit(EXIT.temporary, `reading fd 3: ${code ?? String(err)}`);
+    }
+    if (n === 0) break;
+    len += n;
+    if (len > MAX_INPUT) break;
+  }
+  closeSync(3);
+  return buf.subarray(0, len);
+}
+
+function requestFrom(config: Config, login: Buffer, password: Buffer, timestamp: Buffer, env: NodeJS.ProcessEnv): AuthRequest {
+  let user = login.toString('latin1');
+  let realm = '';
+  // sasldb keys carry the realm apart: alice@example.com is alice in realm example.com.
+  const at = user.lastIndexOf('@');
+  if (config.mech === 'sasldb' && at > 0) {
+    realm = user.slice(at + 1);
+    user = user.slice(0, at);
+  }
+  const clientIp = clientIpFrom(env);
+  const base = { login: user, password, service: serviceFrom(env, config.checkpassword.defaultService), realm, challenge: timestamp };
+  return clientIp ? { ...base, clientIp } : base;
+}
+
+async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
+  const socket = config.checkpassword.socket;
+  if (socket) {
+    return askDaemon(socket, {
+      login: Buffer.from(req.login, 'latin1'),
+      password: req.password,
+      service: Buffer.from(req.service, 'latin1'),
+      realm: Buffer.from(req.realm, 'latin1'),
+      clientAddr: Buffer.from(req.clientIp ?? '', 'latin1'),
+      timestamp: req.challenge ?? Buffer.alloc(0),
+    }, DAEMON_TIMEOUT_MS);
+  }
+  const { checkDirect } = await import('../checkpassword/check-direct.js');
+  return checkDirect(config, req, stderrLog);
+}
+
+/**
+ * djb's order: groups, gid, uid, chdir, environment, exec. Under Dovecot the
+ * ids go back through checkpassword-reply's EXTRA instead of a setuid,
+ * which Dovecot refuses.
+ */
+function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS.ProcessEnv, blocking: (boolean | undefined)[], inherited: Map<number, string>): never {
+  const next: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) next[k] = v;
+  if (underDovecot(env)) {
+    next['userdb_uid'] = String(id.uid);
+    next['userdb_gid'] = String(id.gid);
+    next['EXTRA'] = [env['EXTRA'], 'userdb_uid', 'userdb_gid'].filter(Boolean).join(' ');
+  } else if (process.getuid!() === 0) {
+    try {
+      process.setgroups!([id.gid]);
+      process.setgid!(id.gid);
+      process.setuid!(id.uid);
+    } catch (err) {
+      throw new Exit(EXIT.temporary, `cannot switch to uid ${id.uid} gid ${id.gid}: ${(err as Error).message}`);
+    }
+  } else if (process.getuid!() !== id.uid) {
+    throw new Exit(EXIT.temporary, `not root: cannot switch to uid ${id.uid}`);
+  }
+  try {
+    process.chdir(id.home);
+  } catch (err) {
+    throw new Exit(EXIT.temporary, `chdir ${id.home}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  Object.assign(next, { USER: id.user, HOME: id.home, SHELL: id.shell }, id.env);
+  // The next program gets the descriptors this one got (0-2, Dovecot's 4), blocking mode included, and default signals.
+  for (const fd of stillInherited(inherited)) posix.keepOnExec(fd);
+  blocking.forEach((nb, fd) => nb !== undefined && posix.nonBlocking(fd) !== nb && posix.setNonBlocking(fd, nb));
+  posix.resetSignals();
+  const why = posix.execvpe(argv[0]!, argv, next);
+  throw new Exit(EXIT.temporary, `cannot run ${argv[0]}: ${why}`);
+}
+
+/** `authmux-checkpassword prog [args...]`: returns an exit code, or never returns (prog replaced it). */
+export async function checkpasswordMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    const inherited = snapshotInherited();
+    const fd3 = inherited.delete(3);
+    const posix = loadPosix();
+    const blocking = [0, 1, 2].map((fd) => posix.nonBlocking(fd));
+    if (argv.length === 0) throw new Exit(EXIT.misuse, 'usage: authmux-checkpassword prog [args...]');
+    const input = parseFd3Input(readFd3(fd3));
+    if (input.kind === 'misuse') throw new Exit(EXIT.misuse, input.why);
+    let config: Config;
+    try {
+      const inv = parseSaslauthdArgs([], env);
+      if (inv.action !== 'serve') throw new Error('unreachable');
+      config = inv.config;
+    } catch (err) {
+      throw new Exit(EXIT.temporary, `configuration: ${(err as Error).message}`);
+    }
+    const req = requestFrom(config, input.login, input.password, input.timestamp, env);
+    const who = `[user=${req.login}] [service=${req.service}]${req.clientIp ? ` [client=${req.clientIp}]` : ''}`;
+    const reply = await check(config, req);
+    if (reply.kind === 'temp') throw new Exit(EXIT.temporary, `temporary failure ${who}: ${reply.reason}`);
+    if (reply.kind === 'no') throw new Exit(EXIT.refused, `auth failure ${who}: ${reply.reason}`);
+    let id: Identity;
+    try {
+      id = identityFor(config, reply.account);
+    } catch (err) {
+      throw new Exit(EXIT.temporary, `${who}: ${(err as Error).message}`);
+    }
+    if (id.uid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 never logs in through checkpassword`);
+    return become(posix, id, argv, env, blocking, inherited);
+  } catch (err) {
+    if (err instanceof Exit) {
+      say(err.message);
+      return err.code;
+    }
+    say(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.temporary;
+  }
+}
