@@ -8,5 +8,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 if [ ! -f dist/src/cli/main.js ] || [ -n "$(find src test tsconfig.json -newer dist/.built 2>/dev/null | head -n 1)" ] || [ ! -f dist/.built ]; then
   npx tsc -p tsconfig.json
+  sh scripts/bundle-checkpassword.sh
   touch dist/.built
 fi
