@@ -90,6 +90,20 @@ async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
   return checkDirect(config, req, stderrLog);
 }
 
+async function recordRelay(config: Config, req: AuthRequest, flags: number | undefined): Promise<void> {
+  if (config.relay.store === 'none' || !req.clientIp) return;
+  const { createRelayTracker } = await import('../relay/index.js');
+  const relay = await createRelayTracker(config, stderrLog);
+  if (!relay) return;
+  try {
+    await relay.recordLogin({ service: req.service, clientIp: req.clientIp, flags, user: req.login });
+  } catch (err) {
+    say(`relay grant for ${req.clientIp} not recorded: ${(err as Error).message}`);
+  } finally {
+    await relay.close();
+  }
+}
+
 /**
  * djb's order: groups, gid, uid, chdir, environment, exec. Under Dovecot the
  * ids go back through checkpassword-reply's EXTRA instead of a setuid,
@@ -129,6 +143,11 @@ function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS
 
 /** `authmux-checkpassword prog [args...]`: returns an exit code, or never returns (prog replaced it). */
 export async function checkpasswordMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // Should the event loop ever run dry with no verdict, Node would exit 0, which reads as success: make it 111.
+  process.once('beforeExit', () => {
+    say('internal error: no verdict reached');
+    process.exit(EXIT.temporary);
+  });
   try {
     const inherited = snapshotInherited();
     const fd3 = inherited.delete(3);
@@ -157,6 +176,8 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
       throw new Exit(EXIT.temporary, `${who}: ${(err as Error).message}`);
     }
     if (id.uid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 never logs in through checkpassword`);
+    // Asking the daemon, the daemon recorded the grant; checking here, this program does, before the session starts.
+    if (!config.checkpassword.socket) await recordRelay(config, req, reply.account.flags);
     return become(posix, id, argv, env, blocking, inherited);
   } catch (err) {
     if (err instanceof Exit) {

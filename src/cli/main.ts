@@ -5,6 +5,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   saslauthd: async () => (await import('./saslauthd.js')).saslauthdMain,
   testsaslauthd: async () => (await import('./testsaslauthd.js')).testsaslauthdMain,
   sasldb: async () => (await import('./sasldb.js')).sasldbMain,
+  relay: async () => (await import('./relay.js')).relayMain,
   checkpassword: async () => {
     const { checkpasswordMain } = await import('./checkpassword.js');
     return (argv) => checkpasswordMain(argv, process.env);
@@ -16,6 +17,7 @@ commands:
   saslauthd       the saslauthd-compatible daemon (same flags as Cyrus saslauthd)
   testsaslauthd   ask a running daemon to check one login, like Cyrus testsaslauthd
   sasldb          list a sasldb (Berkeley DB or text); add or delete users in a text sasldb
+  relay           POP-before-SMTP grants: add, delete, expire, list, dump (vsmtprelay's commands)
   checkpassword   qmail's checkpassword interface (also bin/authmux-checkpassword): checkpassword prog [args...]
 `;
 

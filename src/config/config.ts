@@ -6,6 +6,7 @@ import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
 import { parseBool, parseChoice, parseInteger, parseSeconds } from './values.js';
+import { parseRelayConfig, type RelayConfig } from './relay.js';
 import { parseVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
@@ -50,6 +51,8 @@ export interface Config {
   };
   /** Present when mech is vpopmail. */
   readonly vpopmail: VpopmailConfig | undefined;
+  /** POP-before-SMTP: which logins open relay, where grants are kept and who is told. */
+  readonly relay: RelayConfig;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
   readonly log: { readonly target: LogTarget; readonly format: 'text' | 'json' };
   readonly requestTimeoutMs: number;
@@ -93,6 +96,20 @@ export const CONFIG_KEYS = [
   'checkpassword_service',
   'virtual_user',
   'virtual_home',
+  'relay_store',
+  'relay_ttl',
+  'relay_ignore',
+  'relay_services',
+  'relay_file',
+  'relay_redis',
+  'relay_redis_prefix',
+  'relay_datagram',
+  'relay_socketmap',
+  'relay_text_map',
+  'relay_rebuild_command',
+  'relay_cdb',
+  'relay_cdb_rules',
+  'relay_expire_interval',
 ] as const;
 
 const DEFAULT_CACHE_TTL_S = 28800;
@@ -209,6 +226,7 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
         virtualHome: key('virtual_home')?.value,
       },
       vpopmail: mech === 'vpopmail' ? parseVpopmailConfig((k) => conf?.get(k), confDir, env) : undefined,
+      relay: parseRelayConfig((k) => conf?.get(k), confDir, runDir),
       cache: { enabled: cacheEnabled, ttlMs, entries },
       log: { target, format },
       requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,

@@ -9,6 +9,9 @@ import type { Logger } from '../log.js';
 import { encodeReply, parseClientAddr, replyText, SASLAUTHD_CODEC, type SaslauthdRequest } from '../protocol/saslauthd.js';
 import { accountOf } from '../checkpassword/account.js';
 import { DOOR_CODEC, encodeDoorReply, type DoorRequest } from '../protocol/checkpassword-door.js';
+import { createRelayTracker } from '../relay/index.js';
+import { SocketmapServer } from '../relay/socketmap.js';
+import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { MuxServer } from './mux-server.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 
@@ -31,9 +34,12 @@ export class Daemon {
   private readonly server: MuxServer<SaslauthdRequest>;
   /** The checkpassword program's door, when checkpassword_socket is set. */
   private readonly door: MuxServer<DoorRequest> | undefined;
+  private readonly socketmap: SocketmapServer | undefined;
 
-  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator) {
+  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined) {
     this.config = config;
+    const tracker = relay;
+    this.socketmap = tracker && config.relay.socketmap ? new SocketmapServer(config.relay.socketmap, (ip) => tracker.isLive(ip), log) : undefined;
     this.verifier = verifier;
     this.authenticator = authenticator;
     this.server = new MuxServer({
@@ -65,7 +71,7 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log));
+    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log), await createRelayTracker(config, log));
     const ready = d.authenticator.backend.check?.();
     if (ready) log.info(ready);
     await d.server.listen();
@@ -73,6 +79,16 @@ export class Daemon {
       await claimSocketPath(config.checkpassword.socket!, config.pidFile);
       await d.door.listen();
       log.info(`checkpassword requests on ${config.checkpassword.socket}`);
+    }
+    if (d.relay) {
+      d.relay.startExpiry();
+      // Files written for MTAs start from what the store holds, not from the first login.
+      d.relay.refreshPublishers();
+      log.info(`relay tracking: ${d.relay.store.name} store, grants last ${config.relay.ttlS} s`);
+    }
+    if (d.socketmap) {
+      await d.socketmap.start();
+      log.info(`relay socketmap on ${config.relay.socketmap}`);
     }
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mech}, cache ${config.cache.enabled ? 'on' : 'off'})`);
@@ -84,6 +100,9 @@ export class Daemon {
     const auth = this.authenticator;
     const result = await auth.authenticate(req);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
+    // The saslauthd client is not kept waiting for the relay store.
+    // A success answered from the cache while the source is down carries no account flags (NO_RELAY): no grant.
+    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, flags: result.record?.flags, user: req.login });
     return encodeReply(replyText(result, auth.backend.terseReplies));
   }
 
@@ -104,7 +123,19 @@ export class Daemon {
     if (result.kind === 'fail') return encodeDoorReply({ kind: 'no', reason: result.reason });
     // A success answered from the cache while the source is down has no account to give: try again.
     if (!result.record) return encodeDoorReply({ kind: 'temp', reason: 'the account cannot be read now' });
+    // The grant is in the store before the next program (the POP session) starts, as with vchkpw.
+    await this.recordRelay({ service: req.service, clientIp: req.clientIp, flags: result.record.flags, user: req.login });
     return encodeDoorReply({ kind: 'ok', account: accountOf(result.record, req) });
+  }
+
+  /** A store that fails costs the relay grant, never the login: logged. */
+  private async recordRelay(f: LoginFacts): Promise<void> {
+    if (!this.relay) return;
+    try {
+      await this.relay.recordLogin(f);
+    } catch (err) {
+      this.log.error(`relay: grant for ${f.clientIp} (login of ${f.user}) not recorded: ${(err as Error).message}`);
+    }
   }
 
   /** SIGHUP: take the new config's pipeline settings and start with an empty cache. */
@@ -126,7 +157,8 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close()]);
+    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close()]);
+    await this.relay?.close();
     removeQuietly(this.config.pidFile);
     await this.authenticator.backend.close?.();
     await this.verifier.close();

@@ -17,7 +17,7 @@ const RETRY_AFTER_MS = 1000;
 /** vchkpw records this when the client address is unknown. */
 const UNKNOWN_IP = '0.0.0.0';
 
-function adapterFor(connection: SqlConnection, size: number, timeoutMs: number, log: Logger): SqlDriverAdapter {
+export function adapterFor(connection: SqlConnection, size: number, timeoutMs: number, log: Logger): SqlDriverAdapter {
   const settings: PoolSettings = {
     connection,
     size,

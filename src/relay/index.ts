@@ -1,0 +1,48 @@
+import type { Config } from '../config/config.js';
+import { ConfigError } from '../config/errors.js';
+import type { Logger } from '../log.js';
+import type { RelayStore } from './store.js';
+import { RelayTracker, type RelayPublisher } from './tracker.js';
+
+async function openStore(config: Config, log: Logger): Promise<RelayStore> {
+  const r = config.relay;
+  switch (r.store) {
+    case 'redis': {
+      const { RedisRelayStore } = await import('./stores/redis-store.js');
+      return new RedisRelayStore(r.redisUrl, r.redisPrefix, r.ttlS, log);
+    }
+    case 'vpopmail': {
+      if (!config.vpopmail) throw new ConfigError('relay_store: vpopmail needs mech vpopmail (its database connection)');
+      const { SqlRelayStore } = await import('./stores/sql-store.js');
+      return new SqlRelayStore(config.vpopmail, log);
+    }
+    default: {
+      const { FileRelayStore } = await import('./stores/file-store.js');
+      return new FileRelayStore(r.file);
+    }
+  }
+}
+
+/**
+ * The relay tracker a process needs: its store and every configured
+ * publisher but the socketmap, which only the daemon serves. Undefined when
+ * relay_store is none.
+ */
+export async function createRelayTracker(config: Config, log: Logger): Promise<RelayTracker | undefined> {
+  const r = config.relay;
+  if (r.store === 'none') return undefined;
+  const publishers: RelayPublisher[] = [];
+  if (r.datagram) {
+    const { DatagramPublisher } = await import('./publishers/datagram.js');
+    publishers.push(new DatagramPublisher(r.datagram, log));
+  }
+  if (r.textMap) {
+    const { TextMapPublisher } = await import('./publishers/text-map.js');
+    publishers.push(new TextMapPublisher(r.textMap, r.rebuildCommand, log));
+  }
+  if (r.cdb) {
+    const { TcpCdbPublisher } = await import('./publishers/tcp-cdb.js');
+    publishers.push(new TcpCdbPublisher(r.cdb, r.cdbRules, log));
+  }
+  return new RelayTracker(r, await openStore(config, log), publishers, log);
+}

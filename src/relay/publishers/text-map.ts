@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import type { Logger } from '../../log.js';
+import { replaceFile } from '../atomic-file.js';
+import type { RelayChange, RelayPublisher } from '../tracker.js';
+import { Coalescer } from './coalesce.js';
+
+/**
+ * `IP timestamp` lines of the live grants for `makemap hash` / `postmap`,
+ * rewritten after changes, then the optional rebuild command (`sh -c`), run
+ * in the background, one at a time, coalesced.
+ */
+export class TextMapPublisher implements RelayPublisher {
+  readonly name = 'text map';
+  private live: (() => Promise<Array<[string, number]>>) | undefined;
+  private readonly runs: Coalescer;
+
+  constructor(private readonly path: string, private readonly rebuild: string | undefined, private readonly log: Logger) {
+    this.runs = new Coalescer(() => this.regenerate(), (err) => this.log.error(`relay text map ${path}: ${err.message}`));
+  }
+
+  changed(_change: RelayChange, live: () => Promise<Array<[string, number]>>): void {
+    this.live = live;
+    this.runs.poke();
+  }
+
+  private async regenerate(): Promise<void> {
+    const grants = await this.live!();
+    replaceFile(this.path, Buffer.from(grants.map(([ip, at]) => `${ip} ${at}\n`).join(''), 'latin1'));
+    if (!this.rebuild) return;
+    const code = await new Promise<number | null>((resolve) => {
+      const p = spawn('/bin/sh', ['-c', this.rebuild!], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RELAY_MAP: this.path } });
+      let err = '';
+      p.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-500)));
+      p.on('error', (e) => {
+        err = e.message;
+        resolve(null);
+      });
+      p.on('close', (c) => {
+        if (c !== 0) this.log.error(`relay: rebuild command failed (${c}): ${err.trim()}`);
+        resolve(c);
+      });
+    });
+    if (code === 0) this.log.debug(`relay: rebuilt ${this.path}`);
+  }
+
+  async close(): Promise<void> {
+    await this.runs.drained();
+  }
+}

@@ -1,0 +1,206 @@
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TempFail } from '../../auth/types.js';
+import { canonicalIp } from '../address.js';
+import { replaceFile } from '../atomic-file.js';
+import type { RelayStore } from '../store.js';
+
+const LOCK_WAIT_MS = 5000;
+
+type Op = { kind: 'put'; ip: string; at: number } | { kind: 'remove'; ips: readonly string[] } | { kind: 'expire'; cutoff: number };
+
+interface Pending {
+  readonly op: Op;
+  resolve(removed: string[]): void;
+  reject(err: Error): void;
+}
+
+/** `IP epoch` lines: what vsmtprelay's list prints and makemap/postmap read. Bad lines are skipped. */
+export function parseRelayFile(text: string): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [ipText, atText] = line.trim().split(/\s+/);
+    if (!ipText || !atText || !/^\d{1,12}$/.test(atText)) continue;
+    const ip = canonicalIp(ipText);
+    if (ip) map.set(ip, Number(atText));
+  }
+  return map;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The map file. Writers (daemons, the relay CLI) take `<file>.lock` (O_EXCL,
+ * holding the pid; a dead holder's lock is broken), re-read the file, apply
+ * their changes, and replace it by write-fsync-rename-fsync(dir): a reader
+ * or a crash at any moment sees the old file or the new one, whole. Changes
+ * queued while a write is under way go out together in the next one, so a
+ * burst of logins costs a few rewrites, not one each.
+ */
+export class FileRelayStore implements RelayStore {
+  readonly name = 'file';
+  private map = new Map<string, number>();
+  private seen = '';
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(readonly path: string) {}
+
+  private signature(): string {
+    try {
+      const st = statSync(this.path);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw new TempFail(`relay file ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+
+  /** Re-reads the file when another writer replaced it. */
+  private refresh(): void {
+    const sig = this.signature();
+    if (sig === this.seen) return;
+    let text = '';
+    try {
+      text = readFileSync(this.path, 'latin1');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFail(`relay file ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    this.map = parseRelayFile(text);
+    this.seen = sig;
+  }
+
+  async get(ip: string): Promise<number | undefined> {
+    this.refresh();
+    return this.map.get(ip);
+  }
+
+  /** Synchronous lookup for the socketmap's hot path. */
+  getNow(ip: string): number | undefined {
+    this.refresh();
+    return this.map.get(ip);
+  }
+
+  async entries(): Promise<Array<[string, number]>> {
+    this.refresh();
+    return [...this.map];
+  }
+
+  put(ip: string, at: number): Promise<void> {
+    return this.enqueue({ kind: 'put', ip, at }).then(() => undefined);
+  }
+
+  remove(ips: readonly string[]): Promise<string[]> {
+    return this.enqueue({ kind: 'remove', ips });
+  }
+
+  expireBefore(cutoff: number): Promise<string[]> {
+    return this.enqueue({ kind: 'expire', cutoff });
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+  }
+
+  private enqueue(op: Op): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          const removed = await this.writeBatch(batch.map((p) => p.op));
+          batch.forEach((p, i) => p.resolve(removed[i]!));
+        } catch (err) {
+          const e = err instanceof TempFail ? err : new TempFail(`relay file ${this.path}: ${(err as Error).message}`);
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async writeBatch(ops: readonly Op[]): Promise<string[][]> {
+    const lock = `${this.path}.lock`;
+    await this.acquire(lock);
+    try {
+      this.refresh();
+      const removed = ops.map((op) => this.apply(op));
+      if (removed.some((r, i) => ops[i]!.kind === 'put' || r.length > 0)) this.replaceFile();
+      return removed;
+    } finally {
+      try {
+        unlinkSync(lock);
+      } catch {
+        // Broken by someone who judged us dead; nothing to release.
+      }
+    }
+  }
+
+  private apply(op: Op): string[] {
+    if (op.kind === 'put') {
+      // A late or replayed grant never shortens a newer one.
+      if ((this.map.get(op.ip) ?? -1) < op.at) this.map.set(op.ip, op.at);
+      return [];
+    }
+    const gone = op.kind === 'remove' ? op.ips.filter((ip) => this.map.has(ip)) : [...this.map].filter(([, at]) => at < op.cutoff).map(([ip]) => ip);
+    for (const ip of gone) this.map.delete(ip);
+    return gone;
+  }
+
+  private replaceFile(): void {
+    replaceFile(this.path, Buffer.from([...this.map].map(([ip, at]) => `${ip} ${at}\n`).join(''), 'latin1'));
+    this.seen = this.signature();
+  }
+
+  private async acquire(lock: string): Promise<void> {
+    const end = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const fd = openSync(lock, 'wx', 0o644);
+        writeSync(fd, `${process.pid}\n`);
+        closeSync(fd);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new TempFail(`relay lock ${lock}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      this.breakIfStale(lock);
+      if (Date.now() > end) throw new TempFail(`relay lock ${lock} held for over ${LOCK_WAIT_MS / 1000} s`);
+      await sleep(2);
+    }
+  }
+
+  /** A lock whose holder died (kill -9 mid-write) is removed; an empty one older than a second too. */
+  private breakIfStale(lock: string): void {
+    try {
+      const fd = openSync(lock, 'r');
+      let text: string;
+      let ageMs: number;
+      try {
+        text = readFileSync(fd, 'latin1');
+        ageMs = Date.now() - fstatSync(fd).mtimeMs;
+      } finally {
+        closeSync(fd);
+      }
+      const pid = Number(text.trim());
+      const dead = Number.isInteger(pid) && pid > 0 ? !pidAlive(pid) : ageMs > 1000;
+      if (dead) unlinkSync(lock);
+    } catch {
+      // Gone already, or unreadable: the next attempt tells.
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { RelayConfig } from '../config/relay.js';
+import type { Logger } from '../log.js';
+import { canonicalIp } from './address.js';
+import type { RelayStore } from './store.js';
+
+/** vpopmail's NO_RELAY bit in pw_gid. */
+export const NO_RELAY = 0x20;
+
+/** Told of every change, so MTAs that read files or listen for events see it. */
+export interface RelayPublisher {
+  readonly name: string;
+  /** Called after a change is in the store; `live` gives the grants now live when a publisher needs them all. */
+  changed(change: RelayChange, live: () => Promise<Array<[string, number]>>): void;
+  close(): Promise<void>;
+}
+
+export type RelayChange =
+  | { readonly kind: 'grant'; readonly ip: string; readonly at: number; readonly until: number }
+  | { readonly kind: 'revoke'; readonly ips: readonly string[]; readonly why: 'expired' | 'deleted' };
+
+export interface LoginFacts {
+  readonly service: string;
+  readonly clientIp?: string | undefined;
+  readonly flags?: number | undefined;
+  readonly user: string;
+}
+
+export type Decision = { readonly grant: true; readonly ip: string } | { readonly grant: false; readonly why: string };
+
+export class RelayInputError extends Error {
+  override readonly name = 'RelayInputError';
+}
+
+/**
+ * POP-before-SMTP: turns successful logins into relay grants (policy),
+ * keeps them in one store, expires them, and tells the publishers.
+ */
+export class RelayTracker {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: RelayConfig,
+    readonly store: RelayStore,
+    private readonly publishers: readonly RelayPublisher[],
+    private readonly log: Logger,
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  decide(f: LoginFacts): Decision {
+    if (!f.clientIp) return { grant: false, why: 'no client address' };
+    const ip = canonicalIp(f.clientIp);
+    if (!ip) return { grant: false, why: `malformed client address ${JSON.stringify(f.clientIp)}` };
+    if (!this.config.services.has(f.service.toLowerCase())) return { grant: false, why: `service ${f.service} does not open relay` };
+    if (f.flags !== undefined && (f.flags & NO_RELAY) !== 0) return { grant: false, why: 'account has NO_RELAY' };
+    if (this.config.ignore.has(ip)) return { grant: false, why: `${ip} is in relay_ignore` };
+    return { grant: true, ip };
+  }
+
+  /** Records a grant for a login when the policy allows one; resolves once the store holds it. */
+  async recordLogin(f: LoginFacts): Promise<Decision> {
+    const d = this.decide(f);
+    if (!d.grant) {
+      this.log.debug(`relay: no grant for ${f.user}: ${d.why}`);
+      return d;
+    }
+    await this.grant(d.ip, this.now());
+    this.log.info(`relay: ${d.ip} may relay for ${this.config.ttlS} s (login of ${f.user}, ${f.service})`);
+    return d;
+  }
+
+  /** A grant made by hand (relay add) or by a login; `ipText` is checked here, whoever sent it. */
+  async grant(ipText: string, at: number): Promise<string> {
+    const ip = canonicalIp(ipText);
+    if (!ip) throw new RelayInputError(`${JSON.stringify(ipText)} is not an IPv4 or IPv6 address`);
+    await this.store.put(ip, at);
+    this.publish({ kind: 'grant', ip, at, until: at + this.config.ttlS });
+    return ip;
+  }
+
+  async revoke(ipTexts: readonly string[]): Promise<string[]> {
+    const ips = ipTexts.map((t) => {
+      const ip = canonicalIp(t);
+      if (!ip) throw new RelayInputError(`${JSON.stringify(t)} is not an IPv4 or IPv6 address`);
+      return ip;
+    });
+    const gone = await this.store.remove(ips);
+    if (gone.length > 0) this.publish({ kind: 'revoke', ips: gone, why: 'deleted' });
+    return gone;
+  }
+
+  /** Removes grants `ageS` old or older (default relay_ttl): exactly those isLive no longer counts. */
+  async expire(ageS = this.config.ttlS): Promise<string[]> {
+    const gone = await this.store.expireBefore(this.now() - ageS + 1);
+    if (gone.length > 0) {
+      this.log.info(`relay: ${gone.length} grant(s) expired`);
+      this.publish({ kind: 'revoke', ips: gone, why: 'expired' });
+    }
+    return gone;
+  }
+
+  /** True while `ip` holds a grant younger than relay_ttl. Rejects with TempFail when the store cannot answer. */
+  async isLive(ip: string): Promise<boolean> {
+    const at = await this.store.get(ip);
+    return at !== undefined && at > this.now() - this.config.ttlS;
+  }
+
+  async live(maxAgeS = this.config.ttlS): Promise<Array<[string, number]>> {
+    const cutoff = this.now() - maxAgeS;
+    return (await this.store.entries()).filter(([, at]) => at > cutoff).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+  }
+
+  /** Publishers that write whole files (text map, cdb) start from the store's contents. */
+  refreshPublishers(): void {
+    this.publish({ kind: 'revoke', ips: [], why: 'expired' });
+  }
+
+  private publish(change: RelayChange): void {
+    for (const p of this.publishers) {
+      try {
+        p.changed(change, () => this.live());
+      } catch (err) {
+        this.log.error(`relay: publisher ${p.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  startExpiry(): void {
+    this.timer = setInterval(() => {
+      this.expire().catch((err: Error) => this.log.error(`relay: expiry failed: ${err.message}`));
+    }, this.config.expireIntervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.publishers.map((p) => p.close()));
+    await this.store.close();
+  }
+}
