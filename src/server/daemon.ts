@@ -144,6 +144,8 @@ export class Daemon {
     if (next.cryptEngine !== this.config.cryptEngine || next.cryptConcurrency !== this.config.cryptConcurrency) {
       this.log.warn('crypt_engine and -n change only with a restart');
     }
+    const relayKeys = (c: Config) => JSON.stringify({ ...c.relay, ignore: c.relay.ignore.text, services: [...c.relay.services] });
+    if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
     const fresh = await buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { replaceFile } from '../../os/atomic-file.js';
 import { formatTextLine, keyText, parseTextSasldb } from './text-sasldb.js';
 
 const LOCK_STALE_MS = 30_000;
@@ -26,25 +26,6 @@ function withLock<T>(path: string, fn: () => T): T {
     return fn();
   } finally {
     unlinkSync(lock);
-  }
-}
-
-/** Replaces the file in one step: a reader sees the old file or the new one, never a mix. */
-export function writeAtomically(path: string, content: string, mode: number): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, content, 0, 'latin1');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
   }
 }
 
@@ -77,7 +58,7 @@ export function setTextUser(path: string, user: string, realm: string, value: st
     const { lines, mode } = currentLines(path);
     const key = keyText(user, realm);
     const kept = lines.filter((l) => keyOf(l) !== key);
-    writeAtomically(path, [...kept, line].join('\n') + '\n', mode);
+    replaceFile(path, Buffer.from([...kept, line].join('\n') + '\n', 'latin1'), mode);
     return kept.length !== lines.length;
   });
 }
@@ -89,7 +70,7 @@ export function deleteTextUser(path: string, user: string, realm: string): boole
     const key = keyText(user, realm);
     const kept = lines.filter((l) => keyOf(l) !== key);
     if (kept.length === lines.length) return false;
-    writeAtomically(path, kept.length ? kept.join('\n') + '\n' : '', mode);
+    replaceFile(path, Buffer.from(kept.length ? kept.join('\n') + '\n' : '', 'latin1'), mode);
     return true;
   });
 }

@@ -3,7 +3,7 @@ import { isIPv4 } from 'node:net';
 import { buildCdb } from '../../cdb/writer.js';
 import { compileRules, relayRule } from '../../cdb/tcprules.js';
 import type { Logger } from '../../log.js';
-import { replaceFile } from '../atomic-file.js';
+import { replaceFile } from '../../os/atomic-file.js';
 import type { RelayChange, RelayPublisher } from '../tracker.js';
 import { Coalescer } from './coalesce.js';
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../../log.js';
-import { replaceFile } from '../atomic-file.js';
+import { replaceFile } from '../../os/atomic-file.js';
 import type { RelayChange, RelayPublisher } from '../tracker.js';
 import { Coalescer } from './coalesce.js';
 

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TempFail } from '../../auth/types.js';
 import { canonicalIp } from '../address.js';
-import { replaceFile } from '../atomic-file.js';
+import { replaceFile } from '../../os/atomic-file.js';
 import type { RelayStore } from '../store.js';
 
 const LOCK_WAIT_MS = 5000;
