@@ -15,7 +15,9 @@ import { parseRelayFile } from '../../src/relay/stores/file-store.js';
 import { fd3Input, runCheckpassword, writeProbe } from '../helpers/checkpassword.js';
 import { BIN, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { EtcTree, mkpasswd, tempDir } from '../helpers/fixtures.js';
+import { makemapHash } from '../helpers/makemap.js';
 import { PrivatePostfix } from '../helpers/postfix.js';
+import { PrivateRedisCluster } from '../helpers/redis-cluster.js';
 import { SocketmapClient } from '../helpers/socketmap-client.js';
 import { VpopmailDb } from '../helpers/vpopmail-db.js';
 
@@ -226,6 +228,19 @@ describe('relay files for MTAs: the text map for postmap and the tcp.smtp cdb', 
     assert.ok(rebuilds < 30, `${rebuilds} rebuilds for 150 grants`);
   });
 
+  test("Sendmail's makemap hash accepts the text map, and so does the relay list output", async () => {
+    await login(d, 'pop3', '2001:db8::42');
+    await until('the IPv6 grant in the map', () => readFileSync(map, 'latin1').includes('2001:db8::42 '));
+    const base = join(site.dir, 'sendmail-relay');
+    makemapHash(base, readFileSync(map, 'latin1'));
+    const dump = execFileSync('db5.3_dump', ['-p', `${base}.db`]).toString();
+    assert.match(dump, /^ 2001:db8::42\n \d+$/m);
+    assert.match(dump, /^ 198\.51\.100\.77\n \d+$/m);
+    const listed = await relayCli(d.configFile, 'list');
+    makemapHash(`${base}-list`, listed.stdout);
+    assert.match(execFileSync('db5.3_dump', ['-p', `${base}-list.db`]).toString(), /^ 198\.51\.100\.1\n \d+$/m);
+  });
+
   test('the cdb is byte for byte what tcprules writes for the same rules, and tcprulescheck reads it', async () => {
     await login(d, 'imap', '192.0.2.200');
     await until('the cdb', () => existsSync(cdb) && relayGrantsIn(cdb).includes('192.0.2.200'));
@@ -325,6 +340,39 @@ describe('relay grants in Redis, shared by two daemons', () => {
   });
 });
 
+describe('relay grants in a Redis cluster', () => {
+  const site = makeSite();
+  let cluster: PrivateRedisCluster;
+  let a: RunningDaemon;
+  let b: RunningDaemon;
+  const mapB = join(site.dir, 'b.socketmap');
+
+  before(async () => {
+    cluster = await PrivateRedisCluster.start();
+    const lines = [...site.base, 'relay_store: redis', `relay_redis: ${cluster.url}`];
+    a = await startDaemon({ config: lines.join('\n') });
+    b = await startDaemon({ config: [...lines, `relay_socketmap: ${mapB}`].join('\n') });
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    cluster?.stop();
+  });
+
+  test('grants spread over the cluster\'s masters are seen by the other host and listed from every master', async () => {
+    const ips = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 100}`);
+    for (const ip of ips) assert.equal(await login(a, 'imap', `${ip};143`), 'OK');
+    const c = await SocketmapClient.open(mapB);
+    await until('the grants on B', async () => (await c.lookup(ips[39]!)) === 'OK OK');
+    for (const ip of ips) assert.equal(await c.lookup(ip), 'OK OK', ip);
+    c.close();
+    const perMaster = cluster.ports.map((p) => Number(execFileSync('redis-cli', ['-p', String(p), 'dbsize']).toString()));
+    assert.ok(perMaster.filter((n) => n > 0).length >= 2, `keys on the masters: ${perMaster}`);
+    const listed = (await relayCli(a.configFile, 'list')).stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+    assert.deepEqual(listed.sort(), [...ips].sort());
+  });
+});
+
 describe('the file store survives kill -9 during a stream of grants', () => {
   const site = makeSite();
   const file = join(site.dir, 'relayers');
@@ -366,37 +414,46 @@ describe('the file store survives kill -9 during a stream of grants', () => {
   });
 });
 
-describe('relay grants in vpopmail\'s relay table, with NO_RELAY honoured', () => {
-  let db: VpopmailDb;
-  let d: RunningDaemon;
-  const dir = tempDir('authmux-relay-vp-');
+for (const driver of ['mysql', 'pgsql'] as const) {
+  describe(`relay grants in vpopmail's relay table on ${driver === 'mysql' ? 'MariaDB' : 'PostgreSQL'}, with NO_RELAY honoured`, () => {
+    let db: VpopmailDb;
+    let d: RunningDaemon;
+    const dir = tempDir('authmux-relay-vp-');
 
-  before(async () => {
-    const hash = mkpasswd('sha512crypt', 'vp-pw');
-    db = await VpopmailDb.create('mysql', 'many-domains', ['example.com']);
-    await db.addUsers([
-      { name: 'erin', domain: 'example.com', hash },
-      { name: 'norelay', domain: 'example.com', hash, flags: 0x20 },
-    ]);
-    d = await startDaemon({ config: ['mech: vpopmail', `vpopmail_sql: ${db.url}`, 'relay_store: vpopmail', `relay_socketmap: ${join(dir, 'sm')}`].join('\n') });
-  });
-  after(async () => {
-    await d?.stop();
-    await db?.drop();
-  });
+    before(async () => {
+      const hash = mkpasswd('sha512crypt', 'vp-pw');
+      db = await VpopmailDb.create(driver, 'many-domains', ['example.com']);
+      await db.addUsers([
+        { name: 'erin', domain: 'example.com', hash },
+        { name: 'norelay', domain: 'example.com', hash, flags: 0x20 },
+      ]);
+      d = await startDaemon({ config: ['mech: vpopmail', `vpopmail_sql: ${db.url}`, 'relay_store: vpopmail', `relay_socketmap: ${join(dir, 'sm')}`].join('\n') });
+    });
+    after(async () => {
+      await d?.stop();
+      await db?.drop();
+    });
 
-  test('a POP login writes (ip_addr, timestamp) where vpopmail\'s tools read it; NO_RELAY writes nothing', async () => {
-    assert.equal(await askSaslauthd(d.socket, ['erin@example.com', 'vp-pw', 'pop3', '', '192.0.2.55;110']), 'OK');
-    assert.equal(await askSaslauthd(d.socket, ['norelay@example.com', 'vp-pw', 'pop3', '', '192.0.2.56;110']), 'OK');
-    const c = await SocketmapClient.open(join(dir, 'sm'));
-    await until('the row', async () => (await c.lookup('192.0.2.55')) === 'OK OK');
-    const rows = execFileSync('mariadb', ['-uroot', '-N', '-e', `SELECT ip_addr, timestamp FROM relay ORDER BY ip_addr`, db.name]).toString().trim().split('\n');
-    assert.equal(rows.length, 1, rows.join('\n'));
-    assert.match(rows[0]!, /^192\.0\.2\.55\t\d{10}$/);
-    assert.equal(await c.lookup('192.0.2.56'), 'NOTFOUND ');
-    c.close();
+    const rows = () => driver === 'mysql'
+      ? execFileSync('mariadb', ['-uroot', '-N', '-e', 'SELECT ip_addr, timestamp FROM relay ORDER BY ip_addr', db.name]).toString().trim().split('\n')
+      : execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db.name, '-At', '-F', '\t', '-c', 'SELECT ip_addr, timestamp FROM relay ORDER BY ip_addr']).toString().trim().split('\n');
+
+    test('a POP login writes (ip_addr, timestamp) where vpopmail\'s tools read it; NO_RELAY writes nothing; the CLI lists it', async () => {
+      assert.equal(await askSaslauthd(d.socket, ['erin@example.com', 'vp-pw', 'pop3', '', '192.0.2.55;110']), 'OK');
+      assert.equal(await askSaslauthd(d.socket, ['norelay@example.com', 'vp-pw', 'pop3', '', '192.0.2.56;110']), 'OK');
+      const c = await SocketmapClient.open(join(dir, 'sm'));
+      await until('the row', async () => (await c.lookup('192.0.2.55')) === 'OK OK');
+      const r = rows();
+      assert.equal(r.length, 1, r.join('\n'));
+      assert.match(r[0]!, /^192\.0\.2\.55\t\d{10}$/);
+      assert.equal(await c.lookup('192.0.2.56'), 'NOTFOUND ');
+      assert.match((await relayCli(d.configFile, 'list')).stdout, /^192\.0\.2\.55 \d{10}$/m);
+      assert.equal((await relayCli(d.configFile, 'delete', '192.0.2.55')).code, 0);
+      assert.equal(await c.lookup('192.0.2.55'), 'NOTFOUND ');
+      c.close();
+    });
   });
-});
+}
 
 describe('grants as Unix datagrams (unix-dgram)', () => {
   test('each grant and each deletion arrives as one JSON object', async () => {
@@ -418,6 +475,45 @@ describe('grants as Unix datagrams (unix-dgram)', () => {
       assert.deepEqual(got[1], { event: 'delete', ip: '192.0.2.66' });
     } finally {
       listener.close();
+      await d.stop();
+    }
+  });
+});
+
+describe('the file store with several writers', () => {
+  const site = makeSite();
+  const file = join(site.dir, 'relayers');
+  const cpSocket = join(site.dir, 'checkpassword.sock');
+
+  test('checkpassword checking by itself records the grant before the next program runs', async () => {
+    const conf = join(site.dir, 'direct.conf');
+    writeFileSync(conf, [...site.base, `relay_file: ${file}`].join('\n') + '\n');
+    // The next program reads the store: the grant must already be there.
+    const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), ['/bin/cat', file], { AUTHMUX_CONFIG: conf, TCPREMOTEIP: '192.0.2.150', TCPLOCALPORT: '995' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^192\.0\.2\.150 \d+$/m);
+    const smtp = await runCheckpassword(fd3Input('carol', 'carol-pw'), ['/bin/true'], { AUTHMUX_CONFIG: conf, TCPREMOTEIP: '192.0.2.151', TCPLOCALPORT: '587' });
+    assert.equal(smtp.code, 0);
+    assert.equal(parseRelayFile(readFileSync(file, 'latin1')).has('192.0.2.151'), false, 'an SMTP login opens no relay');
+  });
+
+  test('the daemon, checkpassword programs and relay commands writing at once lose nothing', async () => {
+    const d = await startDaemon({ config: [...site.base, `checkpassword_socket: ${cpSocket}`, `relay_file: ${file}`].join('\n') });
+    try {
+      const conf = join(site.dir, 'direct.conf');
+      const viaDaemon = Array.from({ length: 60 }, (_, i) => `10.9.0.${i}`);
+      const viaCli = Array.from({ length: 12 }, (_, i) => `10.9.1.${i}`);
+      const viaDirect = Array.from({ length: 6 }, (_, i) => `10.9.2.${i}`);
+      await Promise.all([
+        ...viaDaemon.map((ip) => login(d, 'pop3', ip)),
+        ...viaCli.map((ip) => relayCli(d.configFile, 'add', ip)),
+        ...viaDirect.map((ip) => runCheckpassword(fd3Input('carol', 'carol-pw'), ['/bin/true'], { AUTHMUX_CONFIG: conf, TCPREMOTEIP: ip, TCPLOCALPORT: '110' })),
+      ]);
+      await until('every grant', () => {
+        const held = parseRelayFile(readFileSync(file, 'latin1'));
+        return [...viaDaemon, ...viaCli, ...viaDirect].every((ip) => held.has(ip));
+      });
+    } finally {
       await d.stop();
     }
   });
