@@ -151,8 +151,6 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
   try {
     const inherited = snapshotInherited();
     const fd3 = inherited.delete(3);
-    const posix = loadPosix();
-    const blocking = [0, 1, 2].map((fd) => posix.nonBlocking(fd));
     if (argv.length === 0) throw new Exit(EXIT.misuse, 'usage: authmux-checkpassword prog [args...]');
     const input = parseFd3Input(readFd3(fd3));
     if (input.kind === 'misuse') throw new Exit(EXIT.misuse, input.why);
@@ -166,7 +164,11 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     }
     const req = requestFrom(config, input.login, input.password, input.timestamp, env);
     const who = `[user=${req.login}] [service=${req.service}]${req.clientIp ? ` [client=${req.clientIp}]` : ''}`;
-    const reply = await check(config, req);
+    // The daemon works on the answer while the FFI loads (it is needed only to exec); checking here, the hash needs it first.
+    const pending = config.checkpassword.socket ? check(config, req) : undefined;
+    const posix = loadPosix();
+    const blocking = [0, 1, 2].map((fd) => posix.nonBlocking(fd));
+    const reply = await (pending ?? check(config, req));
     if (reply.kind === 'temp') throw new Exit(EXIT.temporary, `temporary failure ${who}: ${reply.reason}`);
     if (reply.kind === 'no') throw new Exit(EXIT.refused, `auth failure ${who}: ${reply.reason}`);
     let id: Identity;
