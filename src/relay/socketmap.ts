@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { TempFail } from '../auth/types.js';
 import type { Logger } from '../log.js';
 import { canonicalIp } from './address.js';
-import { netstring, takeNetstring } from './netstring.js';
+import { netstring, takeNetstring } from '../protocol/netstring.js';
 
 /** Postfix keeps socketmap connections open between lookups; an idle one is closed after this. */
 const IDLE_MS = 300_000;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { compileRules, RulesError } from '../../src/cdb/tcprules.js';
 import { buildCdb, cdbGet } from '../../src/cdb/writer.js';
 import { AddressSet, canonicalIp } from '../../src/relay/address.js';
-import { netstring, takeNetstring } from '../../src/relay/netstring.js';
+import { netstring, takeNetstring } from '../../src/protocol/netstring.js';
 import { parseRelayFile } from '../../src/relay/stores/file-store.js';
 import type { RelayStore } from '../../src/relay/store.js';
 import { RelayTracker } from '../../src/relay/tracker.js';
