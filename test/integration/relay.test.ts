@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -497,6 +498,27 @@ describe('the file store with several writers', () => {
     assert.equal(parseRelayFile(readFileSync(file, 'latin1')).has('192.0.2.151'), false, 'an SMTP login opens no relay');
   });
 
+  test('a writer waits for the lock another holds (util-linux flock), and gives up with 111 after 5 s', async () => {
+    const conf = join(site.dir, 'direct.conf');
+    const holder = spawn('flock', ['-x', `${file}.lock`, '-c', 'sleep 1.5'], { stdio: 'ignore' });
+    const released = new Promise((r) => holder.on('close', r));
+    await sleep(200);
+    const t0 = Date.now();
+    const waited = await relayCli(conf, 'add', '192.0.2.160');
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.ok(Date.now() - t0 > 1000, 'it waited for the holder');
+    await released;
+    const stuck = spawn('flock', ['-x', `${file}.lock`, '-c', 'sleep 8'], { stdio: 'ignore' });
+    await sleep(200);
+    const gaveUp = await relayCli(conf, 'add', '192.0.2.161');
+    stuck.kill();
+    assert.equal(gaveUp.code, 111);
+    assert.match(gaveUp.stderr, /held for over 5 s/);
+    const held = parseRelayFile(readFileSync(file, 'latin1'));
+    assert.equal(held.has('192.0.2.160'), true);
+    assert.equal(held.has('192.0.2.161'), false);
+  });
+
   test('the daemon, checkpassword programs and relay commands writing at once lose nothing', async () => {
     const d = await startDaemon({ config: [...site.base, `checkpassword_socket: ${cpSocket}`, `relay_file: ${file}`].join('\n') });
     try {
@@ -516,5 +538,43 @@ describe('the file store with several writers', () => {
     } finally {
       await d.stop();
     }
+  });
+});
+
+describe('qmail: the real tcpserver reads the cdb on each connection', () => {
+  const site = makeSite();
+  const cdb = join(site.dir, 'tcp.smtp.cdb');
+  const rules = join(site.dir, 'tcp.smtp');
+  const port = 22000 + Math.floor(Math.random() * 20000);
+  let d: RunningDaemon;
+  let server: ReturnType<typeof spawn>;
+
+  /** What the program tcpserver runs saw of RELAYCLIENT, for a connection from `from`; '' when tcpserver dropped it. */
+  const relayClientFor = (from: string) => new Promise<string>((resolve) => {
+    const s = connect({ port, host: '127.0.0.1', localAddress: from });
+    let out = '';
+    s.on('data', (c: Buffer) => (out += c.toString()));
+    s.on('close', () => resolve(out.trim()));
+    s.on('error', () => resolve(out.trim()));
+  });
+
+  before(async () => {
+    writeFileSync(rules, '127.0.0.6:deny\n:allow\n');
+    d = await startDaemon({ config: [...site.base, `relay_file: ${site.dir}/relayers`, 'relay_ignore: ::1', `relay_cdb: ${cdb}`, `relay_cdb_rules: ${rules}`].join('\n') });
+    await until('the first cdb', () => existsSync(cdb));
+    server = spawn('tcpserver', ['-x', cdb, '-H', '-R', '-l', 'localhost', '127.0.0.1', String(port), 'sh', '-c', 'echo "RELAYCLIENT=${RELAYCLIENT-unset}"'], { stdio: 'ignore' });
+    await until('tcpserver', async () => (await relayClientFor('127.0.0.9')) !== '');
+  });
+  after(async () => {
+    server?.kill();
+    await d?.stop();
+  });
+
+  test('no RELAYCLIENT before the POP login, RELAYCLIENT set after it, the site\'s deny rule kept', async () => {
+    assert.equal(await relayClientFor('127.0.0.5'), 'RELAYCLIENT=unset');
+    assert.equal(await login(d, 'pop3', '127.0.0.5;110'), 'OK');
+    await until('tcpserver to see the grant', async () => (await relayClientFor('127.0.0.5')) === 'RELAYCLIENT=');
+    assert.equal(await relayClientFor('127.0.0.7'), 'RELAYCLIENT=unset');
+    assert.equal(await relayClientFor('127.0.0.6'), '', 'denied by the base rules');
   });
 });

@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TempFail } from '../../auth/types.js';
 import { canonicalIp } from '../address.js';
 import { replaceFile } from '../../os/atomic-file.js';
+import { tryLockExclusive, unlock } from '../../os/flock.js';
 import type { RelayStore } from '../store.js';
 
 const LOCK_WAIT_MS = 5000;
@@ -27,18 +28,10 @@ export function parseRelayFile(text: string): Map<string, number> {
   return map;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * The map file. Writers (daemons, the relay CLI) take `<file>.lock` (O_EXCL,
- * holding the pid; a dead holder's lock is broken), re-read the file, apply
+ * The map file. Writers (daemons, checkpassword, the relay CLI) take an
+ * flock on `<file>.lock` (the kernel drops it when a holder dies, so a
+ * kill -9 leaves nothing to clean up), re-read the file, apply
  * their changes, and replace it by write-fsync-rename-fsync(dir): a reader
  * or a crash at any moment sees the old file or the new one, whole. Changes
  * queued while a write is under way go out together in the next one, so a
@@ -135,19 +128,15 @@ export class FileRelayStore implements RelayStore {
   }
 
   private async writeBatch(ops: readonly Op[]): Promise<string[][]> {
-    const lock = `${this.path}.lock`;
-    await this.acquire(lock);
+    const lock = await this.acquire(`${this.path}.lock`);
     try {
       this.refresh();
       const removed = ops.map((op) => this.apply(op));
       if (removed.some((r, i) => ops[i]!.kind === 'put' || r.length > 0)) this.replaceFile();
       return removed;
     } finally {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // Broken by someone who judged us dead; nothing to release.
-      }
+      unlock(lock);
+      closeSync(lock);
     }
   }
 
@@ -167,40 +156,24 @@ export class FileRelayStore implements RelayStore {
     this.seen = this.signature();
   }
 
-  private async acquire(lock: string): Promise<void> {
-    const end = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const fd = openSync(lock, 'wx', 0o644);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new TempFail(`relay lock ${lock}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-      this.breakIfStale(lock);
-      if (Date.now() > end) throw new TempFail(`relay lock ${lock} held for over ${LOCK_WAIT_MS / 1000} s`);
-      await sleep(2);
-    }
-  }
-
-  /** A lock whose holder died (kill -9 mid-write) is removed; an empty one older than a second too. */
-  private breakIfStale(lock: string): void {
+  /** The lock file's descriptor, locked; waits for another writer at most LOCK_WAIT_MS. */
+  private async acquire(lock: string): Promise<number> {
+    let fd: number;
     try {
-      const fd = openSync(lock, 'r');
-      let text: string;
-      let ageMs: number;
-      try {
-        text = readFileSync(fd, 'latin1');
-        ageMs = Date.now() - fstatSync(fd).mtimeMs;
-      } finally {
-        closeSync(fd);
+      fd = openSync(lock, 'a', 0o644);
+    } catch (err) {
+      throw new TempFail(`relay lock ${lock}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const end = Date.now() + LOCK_WAIT_MS;
+    try {
+      while (!tryLockExclusive(fd)) {
+        if (Date.now() > end) throw new TempFail(`relay lock ${lock} held for over ${LOCK_WAIT_MS / 1000} s`);
+        await sleep(2);
       }
-      const pid = Number(text.trim());
-      const dead = Number.isInteger(pid) && pid > 0 ? !pidAlive(pid) : ageMs > 1000;
-      if (dead) unlinkSync(lock);
-    } catch {
-      // Gone already, or unreadable: the next attempt tells.
+      return fd;
+    } catch (err) {
+      closeSync(fd);
+      throw err instanceof TempFail ? err : new TempFail(`relay lock ${lock}: ${(err as Error).message}`);
     }
   }
 }
