@@ -53,4 +53,4 @@ done
 node bench/summarize.mjs "$RAW" | sed 's/saslauthd req\/s/saslauthd-sasldb req\/s/; s/saslauthd p99/saslauthd-sasldb p99/' > bench/results-vpopmail.md
 cat bench/results-vpopmail.md
 mariadb -uroot -e "DROP DATABASE $DB"
-psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $DB"
+psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE $DB WITH (FORCE)"
