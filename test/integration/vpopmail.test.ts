@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
@@ -206,6 +207,30 @@ describe('vpopmail configuration', () => {
       await d.waitForLog(/the vpopmail table does not exist/);
     } finally {
       await d?.stop();
+      await db.drop();
+    }
+  });
+});
+
+describe('vpopmail on PostgreSQL: a domain table recreated under the running daemon', () => {
+  test('lookups prepared against the old table are re-prepared, no login sees a failure', async () => {
+    const db = await VpopmailDb.create('pgsql', 'per-domain', ['recreate.test']);
+    const [hash] = mkpasswdMany([{ method: 'sha512crypt', password: 're-pw' }]);
+    await db.addUsers([{ name: 'rita', domain: 'recreate.test', hash: hash! }]);
+    const d = await startDaemon({ config: ['mech: vpopmail', `vpopmail_sql: ${db.url}`, 'vpopmail_layout: per-domain', 'relay_store: none'].join('\n') });
+    const psql = (sql: string) => execFileSync('psql', ['-q', '-h', '127.0.0.1', '-U', 'postgres', '-d', db.name, '-c', sql]);
+    try {
+      // Every pooled session prepares the lookup.
+      const first = await Promise.all(Array.from({ length: 24 }, () => askSaslauthd(d.socket, ['rita@recreate.test', 're-pw', 'imap', ''])));
+      assert.deepEqual(new Set(first), new Set(['OK']));
+      // Same rows, other column types: the prepared plans' result type no longer holds.
+      psql('DROP TABLE recreate_test');
+      psql('CREATE TABLE recreate_test (pw_name VARCHAR(64) NOT NULL PRIMARY KEY, pw_passwd TEXT, pw_uid BIGINT, pw_gid BIGINT, pw_gecos TEXT, pw_dir TEXT, pw_shell TEXT, pw_clear_passwd TEXT)');
+      psql(`INSERT INTO recreate_test VALUES ('rita', '${hash}', 89, 0, '', '/home/rita', '', '')`);
+      const after = await Promise.all(Array.from({ length: 24 }, () => askSaslauthd(d.socket, ['rita@recreate.test', 're-pw', 'imap', ''])));
+      assert.deepEqual(new Set(after), new Set(['OK']), d.logs());
+    } finally {
+      await d.stop();
       await db.drop();
     }
   });

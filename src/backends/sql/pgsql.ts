@@ -13,6 +13,7 @@ function socketTarget(path: string): { host: string; port?: number } {
   return m ? { host: dirname(path), port: Number(m[1]) } : { host: path };
 }
 
+const STALE_PLAN = '0A000';
 const statementNames = new Map<string, string>();
 
 function nameFor(sql: string): string {
@@ -51,12 +52,20 @@ export function createPgsqlAdapter(s: PoolSettings): SqlDriverAdapter {
         guarded.add(client);
       }
       let failure: Error | undefined;
+      const values = params as (string | number)[];
       try {
-        const left = Math.max(1, timeoutMs - (Date.now() - started));
+        const left = () => Math.max(1, timeoutMs - (Date.now() - started));
         // A named statement is parsed and planned once per connection: measured a quarter faster per lookup.
         const name = statementNames.get(sql) ?? nameFor(sql);
-        const result = await withDeadline(client.query({ name, text: sql, values: params as (string | number)[] }), left, 'the query');
-        return result.rows as Row[];
+        try {
+          return (await withDeadline(client.query({ name, text: sql, values }), left(), 'the query')).rows as Row[];
+        } catch (err) {
+          if ((err as { code?: string }).code !== STALE_PLAN) throw err;
+          // The table changed under the statement ("cached plan must not change result type"): ask again unprepared,
+          // and let this session go, with every statement it prepared.
+          failure = err as Error;
+          return (await withDeadline(client.query({ text: sql, values }), left(), 'the query')).rows as Row[];
+        }
       } catch (err) {
         const code = (err as { code?: string }).code;
         // SQL-level errors leave the session usable; anything else (timeout, broken socket) discards it.
