@@ -107,6 +107,13 @@ describe('POP-before-SMTP with the real Postfix over the socketmap', () => {
     assert.equal(postmapQuery('127.0.0.5', `socketmap:unix:${socketmap}:relay`).code, 1);
   });
 
+  test("Postfix's socketmap client finds an IPv6 grant in any spelling", async () => {
+    assert.equal(postmapQuery('2001:db8::5', `socketmap:unix:${socketmap}:relay`).code, 1);
+    assert.equal(await login(d, 'imap', '2001:DB8:0:0::5;143'), 'OK');
+    await until('the IPv6 grant', () => postmapQuery('2001:db8::5', `socketmap:unix:${socketmap}:relay`).code === 0);
+    assert.deepEqual(postmapQuery('2001:0db8:0000:0000:0000:0000:0000:0005', `socketmap:unix:${socketmap}:relay`), { code: 0, out: 'OK' });
+  });
+
   test('an SMTP AUTH login opens no relay; a wrong password opens none', async () => {
     assert.equal(await login(d, 'smtp', '127.0.0.7;2000'), 'OK');
     assert.match(await askSaslauthd(d.socket, ['carol', 'wrong', 'pop3', '', '127.0.0.8;2000']), /^NO/);
