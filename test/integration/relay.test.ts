@@ -105,6 +105,8 @@ describe('POP-before-SMTP with the real Postfix over the socketmap', () => {
     await sleep(4500);
     assert.equal(relayAttempt(postfix.port, '127.0.0.5'), '554');
     assert.equal(postmapQuery('127.0.0.5', `socketmap:unix:${socketmap}:relay`).code, 1);
+    // The daemon's expiry timer has taken it out of the store too.
+    assert.equal(parseRelayFile(readFileSync(join(site.dir, 'relayers'), 'latin1')).has('127.0.0.5'), false);
   });
 
   test("Postfix's socketmap client finds an IPv6 grant in any spelling", async () => {
