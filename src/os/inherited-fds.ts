@@ -34,13 +34,13 @@ function pipeEnd(fd: number): 'r' | 'w' | undefined {
  */
 export function snapshotInherited(): Map<number, string> {
   const now = table();
-  const ends = new Map<string, Set<string>>();
+  const fdsOf = new Map<string, number[]>();
   for (const [fd, target] of now) {
-    if (fd <= 2 || !target.startsWith('pipe:')) continue;
-    const set = ends.get(target) ?? new Set<string>();
-    set.add(pipeEnd(fd) ?? '?');
-    ends.set(target, set);
+    if (fd > 2 && target.startsWith('pipe:')) fdsOf.set(target, [...(fdsOf.get(target) ?? []), fd]);
   }
+  // Only a pipe held more than once needs its ends told apart: each fdinfo read costs start-up time.
+  const ends = new Map<string, Set<string>>();
+  for (const [target, fds] of fdsOf) ends.set(target, new Set(fds.length > 1 ? fds.map((fd) => pipeEnd(fd) ?? '?') : ['?']));
   const inherited = new Map<number, string>();
   for (const [fd, target] of now) {
     if (fd <= 2) inherited.set(fd, target);
