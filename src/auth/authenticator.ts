@@ -14,6 +14,8 @@ export interface AuthenticatorOptions {
 
 const DAY_MS = 86_400_000;
 
+type Lookup = () => Promise<PasswordRecord | undefined>;
+
 /**
  * Decides one login: cache, backend lookup, hash verification, account
  * policy. Every outcome is a Result; nothing here throws to the front door.
@@ -41,10 +43,13 @@ export class Authenticator {
   async authenticate(original: AuthRequest, opts: AuthenticateOptions = {}): Promise<Result> {
     const login = this.effectiveLogin(original);
     const req: AuthRequest = login === original.login ? original : { ...original, login };
+    // One lookup a request, shared by the challenge check and the password check that may follow it.
+    let pending: Promise<PasswordRecord | undefined> | undefined;
+    const lookup: Lookup = () => (pending ??= Promise.resolve(this.backend.lookup(req)));
     let result: Result;
     try {
-      const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req) : undefined;
-      result = challenged ?? (this.backend.generation ? await this.stamped(req, opts) : await this.revalidated(req));
+      const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req, lookup) : undefined;
+      result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup));
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       return { kind: 'tempfail', reason: `internal error: ${err instanceof Error ? err.message : String(err)}` };
@@ -54,17 +59,15 @@ export class Authenticator {
   }
 
   /** Files: the cache entry carries the files' stat signature, and a hit skips the lookup altogether. */
-  private async stamped(req: AuthRequest, opts: AuthenticateOptions): Promise<Result> {
+  private async stamped(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
     const today = Math.floor(this.now() / DAY_MS);
     // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
     const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
-    if (this.cache?.hit(req.login, req.realm, req.service, req.password, generation)) {
-      if (!opts.needRecord) return { kind: 'ok', cached: true };
-      const record = await this.backend.lookup(req);
-      if (record) return { kind: 'ok', record, cached: true };
-    }
-    const record = await this.backend.lookup(req);
+    const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
+    if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
+    const record = await lookup();
+    if (hit && record) return { kind: 'ok', record, cached: true };
     if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
     const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext);
     return this.conclude(req, record, matches, today, generation, false);
@@ -75,11 +78,11 @@ export class Authenticator {
    * password or flag counts at once; a hit only spares the hash computation.
    * When the lookup fails for a temporary reason, a recent success answers.
    */
-  private async revalidated(req: AuthRequest): Promise<Result> {
+  private async revalidated(req: AuthRequest, lookup: Lookup): Promise<Result> {
     const today = Math.floor(this.now() / DAY_MS);
     let record;
     try {
-      record = await this.backend.lookup(req);
+      record = await lookup();
     } catch (err) {
       if (err instanceof TempFail && this.cache?.hitStale(req.login, req.realm, req.service, req.password)) {
         return { kind: 'ok', cached: true, stale: true };
@@ -99,10 +102,10 @@ export class Authenticator {
    * service takes no challenge, or the password is not the response: qmail-popup
    * sends a timestamp with USER/PASS logins too. Never cached: each challenge is new.
    */
-  private async challenged(req: AuthRequest): Promise<Result | undefined> {
+  private async challenged(req: AuthRequest, lookup: Lookup): Promise<Result | undefined> {
     const kind = challengeKindFor(req.service);
     if (!kind) return undefined;
-    const record = await this.backend.lookup(req);
+    const record = await lookup();
     const clear = record?.plaintext ?? (record?.secretIsPlaintext ? record.secret : undefined);
     if (!record || clear === undefined) return undefined;
     if (!challengeMatches(kind, req.challenge!, Buffer.from(clear, 'latin1'), req.password)) return undefined;

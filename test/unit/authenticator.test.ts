@@ -107,3 +107,18 @@ test('a backend that throws something unexpected yields a temporary failure, not
   const r = await a.authenticate(req('a', 'b'));
   assert.equal(r.kind, 'tempfail');
 });
+
+test('a login with a challenge field asks the source once, whether the challenge or the plain password answers', async () => {
+  let lookups = 0;
+  const record: PasswordRecord = { user: 'dave', secret: 'dave-pw', secretIsPlaintext: true };
+  const backend: Backend = { mech: 'counting', terseReplies: false, lookup: () => (lookups++, record) };
+  const a = new Authenticator({ backend, verifier, combineRealm: false });
+  const ts = Buffer.from('<1.2@pop>');
+  const apop = (await import('node:crypto')).createHash('md5').update(`${ts}dave-pw`).digest('hex');
+  for (const password of [apop, 'dave-pw', 'wrong']) {
+    lookups = 0;
+    const r = await a.authenticate({ ...req('dave', password, '', 'pop3'), challenge: ts });
+    assert.equal(r.kind, password === 'wrong' ? 'fail' : 'ok', password);
+    assert.equal(lookups, 1, `one lookup for ${password}`);
+  }
+});
