@@ -16,7 +16,9 @@ export interface RelayPublisher {
 
 export type RelayChange =
   | { readonly kind: 'grant'; readonly ip: string; readonly at: number; readonly until: number }
-  | { readonly kind: 'revoke'; readonly ips: readonly string[]; readonly why: 'expired' | 'deleted' };
+  | { readonly kind: 'revoke'; readonly ips: readonly string[]; readonly why: 'expired' | 'deleted' }
+  /** At start: the store may hold grants no publisher has seen yet. */
+  | { readonly kind: 'refresh' };
 
 export interface LoginFacts {
   readonly service: string;
@@ -111,7 +113,7 @@ export class RelayTracker {
 
   /** Publishers that write whole files (text map, cdb) start from the store's contents. */
   refreshPublishers(): void {
-    this.publish({ kind: 'revoke', ips: [], why: 'expired' });
+    this.publish({ kind: 'refresh' });
   }
 
   private publish(change: RelayChange): void {

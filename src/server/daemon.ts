@@ -38,8 +38,7 @@ export class Daemon {
 
   private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined) {
     this.config = config;
-    const tracker = relay;
-    this.socketmap = tracker && config.relay.socketmap ? new SocketmapServer(config.relay.socketmap, (ip) => tracker.isLive(ip), log) : undefined;
+    this.socketmap = relay && config.relay.socketmap ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log) : undefined;
     this.verifier = verifier;
     this.authenticator = authenticator;
     this.server = new MuxServer({

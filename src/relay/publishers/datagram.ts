@@ -25,6 +25,7 @@ export class DatagramPublisher implements RelayPublisher {
   }
 
   changed(change: RelayChange): void {
+    if (change.kind === 'refresh') return;
     const events = change.kind === 'grant'
       ? [{ event: 'grant', ip: change.ip, at: change.at, until: change.until }]
       : change.ips.map((ip) => ({ event: change.why === 'expired' ? 'expire' : 'delete', ip }));

@@ -4,8 +4,7 @@ import { buildCdb } from '../../cdb/writer.js';
 import { compileRules, relayRule } from '../../cdb/tcprules.js';
 import type { Logger } from '../../log.js';
 import { replaceFile } from '../../os/atomic-file.js';
-import type { RelayChange, RelayPublisher } from '../tracker.js';
-import { Coalescer } from './coalesce.js';
+import { FileOutputPublisher, type Grants } from './file-output.js';
 
 /** The rules text tcprules would be fed: one relay rule per live IPv4 grant, then the site's own rules. */
 export function relayRulesText(grants: ReadonlyArray<readonly [string, number]>, baseRules: string): string {
@@ -20,28 +19,16 @@ export function relayRulesText(grants: ReadonlyArray<readonly [string, number]>,
  * tcpserver opens the cdb per connection, so the rename counts at once.
  * tcprules' address syntax has no IPv6: IPv6 grants are left out.
  */
-export class TcpCdbPublisher implements RelayPublisher {
+export class TcpCdbPublisher extends FileOutputPublisher {
   readonly name = 'tcp cdb';
-  private live: (() => Promise<Array<[string, number]>>) | undefined;
-  private readonly runs: Coalescer;
 
-  constructor(private readonly path: string, private readonly baseRules: string | undefined, private readonly log: Logger) {
-    this.runs = new Coalescer(() => this.regenerate(), (err) => this.log.error(`relay cdb ${path}: ${err.message}`));
+  constructor(path: string, private readonly baseRules: string | undefined, log: Logger) {
+    super(path, log);
   }
 
-  changed(_change: RelayChange, live: () => Promise<Array<[string, number]>>): void {
-    this.live = live;
-    this.runs.poke();
-  }
-
-  private async regenerate(): Promise<void> {
-    const grants = await this.live!();
+  protected async write(grants: Grants): Promise<void> {
     // The site's rules are read each time: an admin's edit is picked up with the next change.
     const base = this.baseRules ? readFileSync(this.baseRules, 'latin1') : '';
     replaceFile(this.path, buildCdb(compileRules(relayRulesText(grants, base))));
-  }
-
-  async close(): Promise<void> {
-    await this.runs.drained();
   }
 }

@@ -1,30 +1,21 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../../log.js';
 import { replaceFile } from '../../os/atomic-file.js';
-import type { RelayChange, RelayPublisher } from '../tracker.js';
-import { Coalescer } from './coalesce.js';
+import { FileOutputPublisher, type Grants } from './file-output.js';
 
 /**
  * `IP timestamp` lines of the live grants for `makemap hash` / `postmap`,
  * rewritten after changes, then the optional rebuild command (`sh -c`), run
  * in the background, one at a time, coalesced.
  */
-export class TextMapPublisher implements RelayPublisher {
+export class TextMapPublisher extends FileOutputPublisher {
   readonly name = 'text map';
-  private live: (() => Promise<Array<[string, number]>>) | undefined;
-  private readonly runs: Coalescer;
 
-  constructor(private readonly path: string, private readonly rebuild: string | undefined, private readonly log: Logger) {
-    this.runs = new Coalescer(() => this.regenerate(), (err) => this.log.error(`relay text map ${path}: ${err.message}`));
+  constructor(path: string, private readonly rebuild: string | undefined, log: Logger) {
+    super(path, log);
   }
 
-  changed(_change: RelayChange, live: () => Promise<Array<[string, number]>>): void {
-    this.live = live;
-    this.runs.poke();
-  }
-
-  private async regenerate(): Promise<void> {
-    const grants = await this.live!();
+  protected async write(grants: Grants): Promise<void> {
     replaceFile(this.path, Buffer.from(grants.map(([ip, at]) => `${ip} ${at}\n`).join(''), 'latin1'));
     if (!this.rebuild) return;
     const code = await new Promise<number | null>((resolve) => {
@@ -41,9 +32,5 @@ export class TextMapPublisher implements RelayPublisher {
       });
     });
     if (code === 0) this.log.debug(`relay: rebuilt ${this.path}`);
-  }
-
-  async close(): Promise<void> {
-    await this.runs.drained();
   }
 }

@@ -75,12 +75,6 @@ export class FileRelayStore implements RelayStore {
     return this.map.get(ip);
   }
 
-  /** Synchronous lookup for the socketmap's hot path. */
-  getNow(ip: string): number | undefined {
-    this.refresh();
-    return this.map.get(ip);
-  }
-
   async entries(): Promise<Array<[string, number]>> {
     this.refresh();
     return [...this.map];

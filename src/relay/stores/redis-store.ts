@@ -98,7 +98,8 @@ export class RedisRelayStore implements RelayStore {
   }
 
   private async keys(): Promise<string[]> {
-    const nodes = 'nodes' in this.client && typeof (this.client as Cluster).nodes === 'function' && (this.client as Cluster).isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
+    // A cluster spreads the keys over its masters; each is scanned.
+    const nodes = this.client.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis];
     const out: string[] = [];
     for (const node of nodes) {
       let cursor = '0';

@@ -1,0 +1,31 @@
+import type { Logger } from '../../log.js';
+import type { RelayChange, RelayPublisher } from '../tracker.js';
+import { Coalescer } from './coalesce.js';
+
+export type Grants = Array<[string, number]>;
+
+/**
+ * A publisher that rewrites a whole file from the live grants after changes:
+ * whatever the change, it writes the current state, one write at a time,
+ * changes during a write folded into one more.
+ */
+export abstract class FileOutputPublisher implements RelayPublisher {
+  abstract readonly name: string;
+  private live: (() => Promise<Grants>) | undefined;
+  private readonly runs: Coalescer;
+
+  constructor(protected readonly path: string, protected readonly log: Logger) {
+    this.runs = new Coalescer(async () => this.write(await this.live!()), (err) => this.log.error(`relay ${this.name} ${path}: ${err.message}`));
+  }
+
+  protected abstract write(grants: Grants): Promise<void>;
+
+  changed(_change: RelayChange, live: () => Promise<Grants>): void {
+    this.live = live;
+    this.runs.poke();
+  }
+
+  async close(): Promise<void> {
+    await this.runs.drained();
+  }
+}
