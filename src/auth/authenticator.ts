@@ -1,6 +1,8 @@
 import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
 import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
+import { Abandoned } from '../crypt/queue.js';
+import { decoyOf, defaultDecoy } from '../crypt/schemes.js';
 import { TempFail, type AuthenticateOptions, type AuthRequest, type Backend, type PasswordRecord, type Result } from './types.js';
 
 export interface AuthenticatorOptions {
@@ -26,6 +28,8 @@ export class Authenticator {
   private readonly cache: CredentialCache | undefined;
   private readonly combineRealm: boolean;
   private readonly now: () => number;
+  /** What an unknown user's password is checked against: the setting of the last account seen. */
+  private decoy = defaultDecoy();
 
   constructor(opts: AuthenticatorOptions) {
     this.backend = opts.backend;
@@ -45,13 +49,17 @@ export class Authenticator {
     const req: AuthRequest = login === original.login ? original : { ...original, login };
     // One lookup a request, shared by the challenge check and the password check that may follow it.
     let pending: Promise<PasswordRecord | undefined> | undefined;
-    const lookup: Lookup = () => (pending ??= Promise.resolve(this.backend.lookup(req)));
+    const lookup: Lookup = () => (pending ??= Promise.resolve(this.backend.lookup(req)).then((record) => {
+      if (record) this.decoy = decoyOf(record.secret, record.secretIsPlaintext);
+      return record;
+    }));
     let result: Result;
     try {
       const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req, lookup) : undefined;
-      result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup));
+      result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
+      if (err instanceof Abandoned) return { kind: 'tempfail', reason: err.message };
       return { kind: 'tempfail', reason: `internal error: ${err instanceof Error ? err.message : String(err)}` };
     }
     if (result.kind === 'ok') this.backend.recordLogin?.(req);
@@ -68,8 +76,8 @@ export class Authenticator {
     if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
     const record = await lookup();
     if (hit && record) return { kind: 'ok', record, cached: true };
-    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
-    const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext);
+    if (!record) return this.unknownUser(req, opts);
+    const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal);
     return this.conclude(req, record, matches, today, generation, false);
   }
 
@@ -78,7 +86,7 @@ export class Authenticator {
    * password or flag counts at once; a hit only spares the hash computation.
    * When the lookup fails for a temporary reason, a recent success answers.
    */
-  private async revalidated(req: AuthRequest, lookup: Lookup): Promise<Result> {
+  private async revalidated(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
     const today = Math.floor(this.now() / DAY_MS);
     let record;
     try {
@@ -89,11 +97,26 @@ export class Authenticator {
       }
       throw err;
     }
-    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
+    if (!record) return this.unknownUser(req, opts);
     const generation = this.cache ? this.cache.fingerprint(`${record.secret}\0${record.secretIsPlaintext}\0${today}`) : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
-    const matches = hit || (await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext));
+    const matches = hit || (await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal));
     return this.conclude(req, record, matches, today, generation, hit);
+  }
+
+  /**
+   * No such user, answered only after the password was checked against a
+   * decoy of the same scheme and cost: an unknown login takes as long as a
+   * wrong password, so timing does not tell which accounts exist.
+   */
+  private async unknownUser(req: AuthRequest, opts: AuthenticateOptions): Promise<Result> {
+    try {
+      await this.verifier.verify(req.password, this.decoy.secret, this.decoy.isPlaintext, opts.signal);
+    } catch (err) {
+      // The decoy's answer is never used; only a client that left stops the request.
+      if (err instanceof Abandoned) throw err;
+    }
+    return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
   }
 
   /**

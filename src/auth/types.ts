@@ -20,6 +20,8 @@ export interface AuthRequest {
 export interface AuthenticateOptions {
   /** The front door needs the account (home, uid): a cache hit still looks it up. */
   readonly needRecord?: boolean;
+  /** Fires when the client has gone away: a verification still waiting for its turn is dropped. */
+  readonly signal?: AbortSignal;
 }
 
 /** Why a login was refused; each front door renders these in its own words. */

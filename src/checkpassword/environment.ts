@@ -26,7 +26,16 @@ export function clientIpFrom(env: NodeJS.ProcessEnv): string | undefined {
   return ip && canonicalIp(ip.split('%')[0]!) !== undefined ? ip : undefined;
 }
 
-/** Dovecot runs checkpassword with SERVICE set and wants ids back, not a changed uid. */
-export function underDovecot(env: NodeJS.ProcessEnv): boolean {
-  return env['SERVICE'] !== undefined && env['SERVICE'] !== '';
+/**
+ * Dovecot's checkpassword passdb, told apart by what only its contract
+ * provides: ORIG_UID naming this very uid (Dovecot sets it, and its reply
+ * program refuses to run when the uid changed), fd 4 inherited as the reply
+ * pipe, and Dovecot's checkpassword-reply as the next program. Each can be
+ * set by accident elsewhere (SERVICE is, by tcpserver chains), so only all
+ * three together skip the uid switch; anything less is a qmail-style chain
+ * and the next program runs as the account.
+ */
+export function underDovecot(env: NodeJS.ProcessEnv, nextProgram: string, inherited: ReadonlyMap<number, string>, uid: number): boolean {
+  const base = nextProgram.slice(nextProgram.lastIndexOf('/') + 1);
+  return env['ORIG_UID'] === String(uid) && base === 'checkpassword-reply' && (inherited.get(4) ?? '').startsWith('pipe:');
 }

@@ -107,16 +107,18 @@ async function recordRelay(config: Config, req: AuthRequest, flags: number | und
 /**
  * djb's order: groups, gid, uid, chdir, environment, exec. Under Dovecot the
  * ids go back through checkpassword-reply's EXTRA instead of a setuid,
- * which Dovecot refuses.
+ * which Dovecot refuses; anywhere else a root process always drops to the
+ * account before the exec, so no next program ever runs as root for it.
  */
 function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS.ProcessEnv, blocking: (boolean | undefined)[], inherited: Map<number, string>): never {
   const next: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) next[k] = v;
-  if (underDovecot(env)) {
+  const uid = process.getuid!();
+  if (underDovecot(env, argv[0]!, inherited, uid)) {
     next['userdb_uid'] = String(id.uid);
     next['userdb_gid'] = String(id.gid);
     next['EXTRA'] = [env['EXTRA'], 'userdb_uid', 'userdb_gid'].filter(Boolean).join(' ');
-  } else if (process.getuid!() === 0) {
+  } else if (uid === 0 || process.geteuid!() === 0) {
     try {
       process.setgroups!([id.gid]);
       process.setgid!(id.gid);
@@ -124,7 +126,9 @@ function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS
     } catch (err) {
       throw new Exit(EXIT.temporary, `cannot switch to uid ${id.uid} gid ${id.gid}: ${(err as Error).message}`);
     }
-  } else if (process.getuid!() !== id.uid) {
+    // setuid from root also sets the saved uid; checked rather than trusted, since the next step is an exec.
+    if (process.getuid!() !== id.uid || process.geteuid!() !== id.uid) throw new Exit(EXIT.temporary, `uid switch to ${id.uid} did not take`);
+  } else if (uid !== id.uid) {
     throw new Exit(EXIT.temporary, `not root: cannot switch to uid ${id.uid}`);
   }
   try {

@@ -34,3 +34,35 @@ export function hashFamily(hash: string): string {
   if (/^[./0-9A-Za-z]{13}$/.test(hash)) return 'descrypt';
   return 'unknown';
 }
+
+const CRYPT64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A stored secret that costs the same to check as `secret` and never
+ * matches: the same scheme, cost and salt, with the hash output replaced by
+ * dots. Checking a login for an unknown user against it takes as long as a
+ * wrong password for a real one, so response time does not tell which
+ * logins exist. Only the setting is kept, never a hash.
+ */
+export function decoyOf(secret: string, isPlaintext: boolean): { readonly secret: string; readonly isPlaintext: boolean } {
+  // A NUL never arrives in a password (every front door refuses one), so this plaintext never matches.
+  if (isPlaintext) return { secret: '\0', isPlaintext: true };
+  const m = /^\{[A-Za-z0-9.-]+\}/.exec(secret);
+  const prefix = m ? m[0] : '';
+  const hash = secret.slice(prefix.length);
+  let keep: number;
+  if (/^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) keep = 29;
+  else if (hash.startsWith('$')) keep = hash.lastIndexOf('$') + 1;
+  else if (/^[./0-9A-Za-z]{13}$/.test(hash)) keep = 2;
+  else if (/^_[./0-9A-Za-z]{19}$/.test(hash)) keep = 9;
+  // No hash at all ("!", "*", ""): the real account fails at once too.
+  else return { secret, isPlaintext: false };
+  return { secret: prefix + hash.slice(0, keep) + '.'.repeat(hash.length - keep), isPlaintext: false };
+}
+
+/** The decoy used before any real account was seen: SHA-512-crypt at its default cost, which every engine checks. */
+export function defaultDecoy(): { readonly secret: string; readonly isPlaintext: boolean } {
+  let salt = '';
+  for (let i = 0; i < 16; i++) salt += CRYPT64[Math.floor(Math.random() * 64)];
+  return { secret: `$6$${salt}$${'.'.repeat(86)}`, isPlaintext: false };
+}

@@ -2,6 +2,7 @@ import { TempFail } from '../auth/types.js';
 import { equalSecrets } from './constant-time.js';
 import { JsCryptPool, UnsupportedInFallback } from './js/pool.js';
 import { loadLibXCrypt, type LibXCrypt } from './libxcrypt.js';
+import { VerifyQueue } from './queue.js';
 import { parseStoredSecret } from './schemes.js';
 
 export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
@@ -9,8 +10,11 @@ export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
 /** The only place where a password is compared with what a backend stored. */
 export interface Verifier {
   readonly engine: 'libxcrypt' | 'js';
-  /** Whether `password` matches; throws TempFail when this engine cannot check such a secret. */
-  verify(password: Buffer, secret: string, secretIsPlaintext: boolean): Promise<boolean>;
+  /**
+   * Whether `password` matches; throws TempFail when this engine cannot check
+   * such a secret, and Abandoned when `signal` fired while it waited its turn.
+   */
+  verify(password: Buffer, secret: string, secretIsPlaintext: boolean, signal?: AbortSignal): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -20,6 +24,9 @@ export interface VerifierOptions {
   /** Told once which engine was chosen and why. */
   readonly onChoice?: (engine: 'libxcrypt' | 'js', why: string) => void;
 }
+
+/** koffi refuses asynchronous calls past 256 in flight; the queue keeps well below. */
+const MAX_IN_FLIGHT = 200;
 
 export function createVerifier(opts: VerifierOptions): Verifier {
   let lib: LibXCrypt | undefined;
@@ -36,19 +43,20 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const pool = lib ? undefined : new JsCryptPool(opts.concurrency);
   const engine = lib ? 'libxcrypt' : 'js';
   opts.onChoice?.(engine, why);
+  // Twice -n handed down: libuv's pool (sized -n) then always has the next hash at hand and never
+  // waits for a busy event loop to pass one on; everything beyond waits here, where it can be dropped.
+  const queue = new VerifyQueue(Math.max(1, Math.min(2 * opts.concurrency, MAX_IN_FLIGHT)));
 
   return {
     engine,
-    async verify(password, secret, secretIsPlaintext) {
+    async verify(password, secret, secretIsPlaintext, signal) {
       const stored = parseStoredSecret(secret, secretIsPlaintext);
       if (stored.kind === 'plain') return equalSecrets(password, stored.value);
       if (stored.kind === 'unsupported') throw new TempFail(`unsupported password scheme {${stored.scheme}}`);
       const hash = stored.hash;
-      // No queue of our own: libuv's pool threads (sized to -n by the CLI) take the next
-      // queued hash themselves, without waiting for the busy event loop to hand it over.
-      if (lib) return lib.verify(password, hash);
+      if (lib) return queue.run(() => lib.verify(password, hash), signal);
       try {
-        return await pool!.verify(password, hash);
+        return await queue.run(() => pool!.verify(password, hash), signal);
       } catch (err) {
         if (err instanceof UnsupportedInFallback) throw new TempFail(`cannot verify this hash without libxcrypt: ${err.message}`);
         throw err;

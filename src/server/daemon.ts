@@ -47,7 +47,7 @@ export class Daemon {
       requestTimeoutMs: config.requestTimeoutMs,
       maxConnections: config.maxConnections,
       log,
-      handle: (r) => this.handle(r),
+      handle: (r, gone) => this.handle(r, gone),
     });
     this.door = config.checkpassword.socket
       ? new MuxServer({
@@ -56,7 +56,7 @@ export class Daemon {
           requestTimeoutMs: config.requestTimeoutMs,
           maxConnections: config.maxConnections,
           log,
-          handle: (r) => this.handleDoor(r),
+          handle: (r, gone) => this.handleDoor(r, gone),
         })
       : undefined;
   }
@@ -94,10 +94,12 @@ export class Daemon {
     return d;
   }
 
-  private async handle(r: SaslauthdRequest): Promise<Buffer> {
+  private async handle(r: SaslauthdRequest, gone: AbortSignal): Promise<Buffer> {
     const req = toAuthRequest(r);
     const auth = this.authenticator;
-    const result = await auth.authenticate(req);
+    const result = await auth.authenticate(req, { signal: gone });
+    // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
+    if (gone.aborted) return encodeReply(replyText(result, auth.backend.terseReplies));
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
     // The saslauthd client is not kept waiting for the relay store.
     // A success answered from the cache while the source is down carries no account flags (NO_RELAY): no grant.
@@ -105,7 +107,7 @@ export class Daemon {
     return encodeReply(replyText(result, auth.backend.terseReplies));
   }
 
-  private async handleDoor(r: DoorRequest): Promise<Buffer> {
+  private async handleDoor(r: DoorRequest, gone: AbortSignal): Promise<Buffer> {
     const clientIp = parseClientAddr(r.clientAddr);
     const base: AuthRequest = {
       login: r.login.toString('latin1'),
@@ -116,7 +118,8 @@ export class Daemon {
     };
     const req = clientIp ? { ...base, clientIp } : base;
     const auth = this.authenticator;
-    const result = await auth.authenticate(req, { needRecord: true });
+    const result = await auth.authenticate(req, { needRecord: true, signal: gone });
+    if (gone.aborted) return encodeDoorReply({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
     if (result.kind === 'tempfail') return encodeDoorReply({ kind: 'temp', reason: result.reason });
     if (result.kind === 'fail') return encodeDoorReply({ kind: 'no', reason: result.reason });

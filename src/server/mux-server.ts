@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
+import { peerHungUp } from '../os/hangup.js';
 import { removeQuietly } from './run-dir.js';
 
 /** What the server needs of a protocol: all pure, no sockets. */
@@ -20,8 +21,12 @@ export interface MuxServerOptions<Req> {
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
   readonly log: Logger;
-  /** Answers one decoded request with the encoded reply; must not throw. */
-  readonly handle: (req: Req) => Promise<Buffer>;
+  /**
+   * Answers one decoded request with the encoded reply; must not throw.
+   * `gone` fires when the client leaves before its reply: work still
+   * waiting for it should be dropped.
+   */
+  readonly handle: (req: Req, gone: AbortSignal) => Promise<Buffer>;
 }
 
 /** How long after our reply we wait for the client to close before we do. */
@@ -87,6 +92,7 @@ export class MuxServer<Req> {
     s.on('error', () => s.destroy());
     let buf: Buffer = Buffer.alloc(0);
     let answered = false;
+    let gone: AbortController | undefined;
     const reply = (bytes: Buffer) => {
       if (s.destroyed) return;
       this.deadlines.set(s, performance.now() + LINGER_MS);
@@ -96,8 +102,9 @@ export class MuxServer<Req> {
     };
     s.on('end', () => {
       // EOF before a full request: close with no reply, as saslauthd does.
-      // After a full request the reply still goes out; the end callback then closes.
-      if (!answered || s.writableFinished) s.destroy();
+      // After a full request the reply still goes out (the end callback then closes),
+      // unless the client closed its end entirely: nobody is left to read it.
+      if (!answered || s.writableFinished || (gone && peerHungUp(s))) s.destroy();
     });
     s.on('data', (chunk: Buffer) => {
       if (answered) return; // draining after the reply
@@ -119,8 +126,10 @@ export class MuxServer<Req> {
       // The timeout is for receiving a request; checking it may take as long as the hash needs.
       this.deadlines.delete(s);
       this.inFlight++;
+      const signal = (gone = new AbortController()).signal;
+      s.once('close', () => gone!.abort());
       this.opts
-        .handle(d.request)
+        .handle(d.request, signal)
         .catch((err: unknown) => {
           this.opts.log.error(`request handler failed: ${String(err)}`);
           return this.opts.codec.failure;

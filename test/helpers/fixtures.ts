@@ -8,8 +8,9 @@ export function tempDir(prefix = 'authmux-test-'): string {
 }
 
 /** A hash made by the real mkpasswd (whois package), i.e. by libxcrypt. */
-export function mkpasswd(method: string, password: string): string {
-  return execFileSync('mkpasswd', ['-m', method, '--stdin'], { input: password }).toString().trim();
+export function mkpasswd(method: string, password: string, rounds?: number): string {
+  const cost = rounds === undefined ? [] : ['-R', String(rounds)];
+  return execFileSync('mkpasswd', ['-m', method, ...cost, '--stdin'], { input: password }).toString().trim();
 }
 
 export interface SystemUser {

@@ -63,6 +63,18 @@ describe('checkpassword, direct mode, system users', () => {
     assert.equal(r.stderr, '');
   });
 
+  test('SERVICE set (as tcpserver chains do) never makes the next program run as root', async () => {
+    // The attack: a system user's right password with SERVICE set used to exec `id` as uid 0.
+    for (const extra of [{ SERVICE: 'pop3' }, { SERVICE: 'imap', ORIG_UID: '0' }, { SERVICE: 'pop3', ORIG_UID: '0', EXTRA: 'userdb_uid' }]) {
+      const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], { ...env, ...extra });
+      assert.equal(r.code, 7, `${JSON.stringify(extra)}: ${r.stderr}`);
+      assert.equal(probeFacts(r.stdout).get('uid'), '4242 gid 4242 groups 4242', JSON.stringify(extra));
+      assert.equal(probeFacts(r.stdout).get('cwd'), carolHome);
+    }
+    const id = await runCheckpassword(fd3Input('carol', 'carol-pw'), ['id', '-u'], { ...env, SERVICE: 'pop3' });
+    assert.equal(id.stdout.trim(), '4242', id.stderr);
+  });
+
   test('`authmux checkpassword` is the same program', async () => {
     const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], env, [BIN, 'checkpassword']);
     assert.equal(r.code, 7, r.stderr);
@@ -178,7 +190,8 @@ describe('checkpassword under the real tcpserver, in a qmail-popup-like chain', 
   before(async () => {
     server = spawn('tcpserver', ['-q', '-H', '-R', '-l', 'localhost', '127.0.0.1', String(port), popup, CHECKPASSWORD, PROBE], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: process.env['PATH'], AUTHMUX_CONFIG: config },
+      // SERVICE as a qmail-pop3d run script may set it: the uid switch must happen all the same.
+      env: { PATH: process.env['PATH'], AUTHMUX_CONFIG: config, SERVICE: 'pop3' },
     });
     server.stderr!.on('data', (c: Buffer) => (serverLog += c.toString()));
     await waitForPort(port, server);

@@ -27,8 +27,21 @@ test('service and client address from the environment', () => {
   assert.equal(clientIpFrom({ TCPREMOTEIP: '192.0.2.1', REMOTE_IP: '198.51.100.1' }), '192.0.2.1');
   assert.equal(clientIpFrom({ REMOTE_IP: '2001:db8::1' }), '2001:db8::1');
   assert.equal(clientIpFrom({ TCPREMOTEIP: '192.0.2.1; rm -rf' }), undefined);
-  assert.equal(underDovecot({ SERVICE: 'imap' }), true);
-  assert.equal(underDovecot({ TCPLOCALPORT: '110' }), false);
+});
+
+test('Dovecot is recognised only by its whole contract: ORIG_UID of this uid, fd 4 a pipe, its reply program next', () => {
+  const reply = '/usr/lib/dovecot/checkpassword-reply';
+  const fd4 = new Map([[0, '/dev/null'], [4, 'pipe:[77]']]);
+  assert.equal(underDovecot({ ORIG_UID: '0', SERVICE: 'imap' }, reply, fd4, 0), true);
+  assert.equal(underDovecot({ ORIG_UID: '115' }, reply, fd4, 115), true);
+  // SERVICE is what qmail/tcpserver chains set too: it alone must never skip the uid switch.
+  assert.equal(underDovecot({ SERVICE: 'pop3' }, reply, fd4, 0), false);
+  assert.equal(underDovecot({ SERVICE: 'pop3', ORIG_UID: '0' }, '/var/qmail/bin/qmail-pop3d', fd4, 0), false);
+  assert.equal(underDovecot({ ORIG_UID: '0' }, reply, new Map([[4, '/var/log/x']]), 0), false);
+  assert.equal(underDovecot({ ORIG_UID: '0' }, reply, new Map(), 0), false);
+  assert.equal(underDovecot({ ORIG_UID: '1000' }, reply, fd4, 0), false, 'another uid started the parent');
+  assert.equal(underDovecot({ ORIG_UID: '' }, reply, fd4, 0), false);
+  assert.equal(underDovecot({ TCPLOCALPORT: '110' }, 'qmail-pop3d', fd4, 0), false);
 });
 
 test('APOP (RFC 1939) and CRAM-MD5 (RFC 2195) examples', () => {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import bcrypt from 'bcryptjs';
+import { equalSecrets } from '../constant-time.js';
 import { hashFamily } from '../schemes.js';
 import { md5Crypt } from './md5-crypt.js';
 import { shaCrypt } from './sha-crypt.js';
@@ -15,6 +16,12 @@ export class UnsupportedHash extends Error {
   override readonly name = 'UnsupportedHash';
 }
 
+/** The computed and the stored hash compared in constant time, as libxcrypt's path compares them. */
+function sameHash(computed: string | undefined, stored: string): boolean {
+  if (computed === undefined) return false;
+  return equalSecrets(Buffer.from(computed, 'latin1'), Buffer.from(stored, 'latin1'));
+}
+
 /**
  * Verifies synchronously on the calling thread: call it only from a worker.
  * Returns whether `password` produces `hash`; throws UnsupportedHash when this
@@ -25,13 +32,13 @@ export function verifyInJs(password: Buffer, hash: string): boolean {
   switch (family) {
     case 'sha512crypt':
     case 'sha256crypt':
-      return shaCrypt(password, hash) === hash;
+      return sameHash(shaCrypt(password, hash), hash);
     case 'md5crypt':
-      return md5Crypt(password, hash) === hash;
+      return sameHash(md5Crypt(password, hash), hash);
     case 'descrypt': {
       const bytes = Array.from(password.subarray(0, 8));
       const end = bytes.indexOf(0);
-      return unixCryptTD(end < 0 ? bytes : bytes.slice(0, end), hash.slice(0, 2)) === hash;
+      return sameHash(unixCryptTD(end < 0 ? bytes : bytes.slice(0, end), hash.slice(0, 2)), hash);
     }
     case 'bcrypt': {
       if (hash.startsWith('$2x$')) throw new UnsupportedHash('bcrypt $2x$ needs libxcrypt');
