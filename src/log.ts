@@ -1,7 +1,9 @@
-import { appendFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { appendFileSync, writeSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { LogTarget } from './config/config.js';
+import { assertPrivateDir, openAppend } from './os/safe-files.js';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -35,10 +37,6 @@ function rfc3164Time(d: Date): string {
   return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
 }
 
-/** Makes a value safe for a one-line log: control characters are escaped, so no client can forge a line. */
-export function logSafe(value: string): string {
-  return value.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}
 
 interface Sink {
   write(line: string, level: number, msg: string): void;
@@ -103,7 +101,9 @@ function makeSink(opts: LogOptions): Sink {
       close: () => undefined,
     };
   }
-  const fd = openSync(target.path, 'a', 0o640);
+  // Opened by root, so never through a link someone planted, and only in a directory no one else writes.
+  assertPrivateDir(dirname(target.path), 'log_target');
+  const fd = openAppend(target.path);
   return {
     write: (line, level, msg) => void writeSync(fd, format === 'json' ? line : text(level, msg)),
     close: () => closeSync(fd),

@@ -1,4 +1,5 @@
-import { logSafe, type Logger } from '../log.js';
+import { logLine } from '../log-line.js';
+import type { Logger } from '../log.js';
 import type { AuthRequest, Result } from './types.js';
 
 /**
@@ -6,9 +7,9 @@ import type { AuthRequest, Result } from './types.js';
  * fail2ban filters match, plus the client address when it is known.
  */
 export function auditLine(event: string, req: AuthRequest, mech: string, reason?: string): string {
-  let line = `${event}: [user=${logSafe(req.login)}] [service=${logSafe(req.service)}] [realm=${logSafe(req.realm)}] [mech=${mech}]`;
-  if (reason !== undefined) line += ` [reason=${logSafe(reason)}]`;
-  if (req.clientIp) line += ` [client=${req.clientIp}]`;
+  let line = `${event}: ` + logLine`[user=${req.login}] [service=${req.service}] [realm=${req.realm}] [mech=${mech}]`;
+  if (reason !== undefined) line += logLine` [reason=${reason}]`;
+  if (req.clientIp) line += logLine` [client=${req.clientIp}]`;
   return line;
 }
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isSafePathComponent } from '../os/safe-files.js';
 import type { Config } from '../config/config.js';
 import { parsePasswd } from '../backends/unix-files.js';
 import type { DoorAccount } from '../protocol/checkpassword-door.js';
@@ -14,7 +16,12 @@ export interface Identity {
 }
 
 export class IdentityError extends Error {
-  override readonly name = 'IdentityError';
+  override readonly name: string = 'IdentityError';
+}
+
+/** The account's name cannot make a home: a refusal, not a passing trouble. */
+export class UnsafeHome extends IdentityError {
+  override readonly name = 'UnsafeHome';
 }
 
 function virtualAccount(config: Config): { uid: number; gid: number; home: string; shell: string } {
@@ -27,6 +34,27 @@ function virtualAccount(config: Config): { uid: number; gid: number; home: strin
   const v = users.get(config.checkpassword.virtualUser);
   if (!v) throw new IdentityError(`virtual_user ${config.checkpassword.virtualUser} is not in ${config.passwdFile}`);
   return v;
+}
+
+/**
+ * `%u` and `%d` filled in, each checked to be one plain directory name (an
+ * empty realm allowed), and the result checked to lie under the template's
+ * fixed part: a login such as `../../x` never chooses where the next program runs.
+ */
+export function homeFromTemplate(template: string, user: string, domain: string): string {
+  for (const [what, v] of [['user', user], ['realm', domain]] as const) {
+    if (!(isSafePathComponent(v) || (what === 'realm' && v === ''))) {
+      throw new UnsafeHome(`${what} ${JSON.stringify(v)} cannot be part of a home directory (virtual_home)`);
+    }
+  }
+  const home = template.replace(/%([ud%])/g, (_, c: string) => (c === 'u' ? user : c === 'd' ? domain : '%'));
+  const fixed = template.slice(0, template.search(/%[ud]/) < 0 ? template.length : template.search(/%[ud]/));
+  const base = fixed.endsWith('/') ? resolve(fixed) : dirname(resolve(fixed));
+  const resolved = resolve(home);
+  if (resolved !== base && !resolved.startsWith(base === '/' ? '/' : `${base}/`)) {
+    throw new UnsafeHome(`home ${JSON.stringify(home)} is not under ${base}`);
+  }
+  return home;
 }
 
 /**
@@ -51,6 +79,5 @@ export function identityFor(config: Config, account: DoorAccount): Identity {
     };
   }
   const template = config.checkpassword.virtualHome ?? `${v.home}/%d/%u`;
-  const home = template.replace(/%([ud%])/g, (_, c: string) => (c === 'u' ? account.user : c === 'd' ? account.domain : '%'));
-  return { uid: v.uid, gid: v.gid, home, user: account.user, shell: v.shell, env: {} };
+  return { uid: v.uid, gid: v.gid, home: homeFromTemplate(template, account.user, account.domain), user: account.user, shell: v.shell, env: {} };
 }

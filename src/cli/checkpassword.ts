@@ -3,7 +3,8 @@ import type { AuthRequest } from '../auth/types.js';
 import { parseSaslauthdArgs, type Config } from '../config/config.js';
 import { askDaemon } from '../checkpassword/ask-daemon.js';
 import { clientIpFrom, serviceFrom, underDovecot } from '../checkpassword/environment.js';
-import { identityFor, type Identity } from '../checkpassword/identity.js';
+import { identityFor, UnsafeHome, type Identity } from '../checkpassword/identity.js';
+import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import { snapshotInherited, stillInherited } from '../os/inherited-fds.js';
 import { loadPosix, type Posix } from '../os/posix.js';
@@ -167,7 +168,7 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
       throw new Exit(EXIT.temporary, `configuration: ${(err as Error).message}`);
     }
     const req = requestFrom(config, input.login, input.password, input.timestamp, env);
-    const who = `[user=${req.login}] [service=${req.service}]${req.clientIp ? ` [client=${req.clientIp}]` : ''}`;
+    const who = logLine`[user=${req.login}] [service=${req.service}]` + (req.clientIp ? logLine` [client=${req.clientIp}]` : '');
     // The daemon works on the answer while the FFI loads (it is needed only to exec); checking here, the hash needs it first.
     const pending = config.checkpassword.socket ? check(config, req) : undefined;
     const posix = loadPosix();
@@ -179,7 +180,7 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     try {
       id = identityFor(config, reply.account);
     } catch (err) {
-      throw new Exit(EXIT.temporary, `${who}: ${(err as Error).message}`);
+      throw new Exit(err instanceof UnsafeHome ? EXIT.refused : EXIT.temporary, `${who}: ${(err as Error).message}`);
     }
     if (id.uid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 never logs in through checkpassword`);
     // Asking the daemon, the daemon recorded the grant; checking here, this program does, before the session starts.

@@ -56,7 +56,15 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   // (file reads are synchronous and small), so nothing else queues behind a slow hash.
   process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, config.cryptConcurrency));
 
-  const log = new SwitchableLogger(logFor(config));
+  let log: SwitchableLogger;
+  try {
+    log = new SwitchableLogger(logFor(config));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${PREFIX}: ${msg}\n`);
+    if (child) reportToParent(`${PREFIX}: ${msg}`);
+    return 1;
+  }
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(config, log);

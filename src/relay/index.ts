@@ -1,6 +1,8 @@
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
+import { assertPrivateDir } from '../os/safe-files.js';
+import { dirname } from 'node:path';
 import type { RelayStore } from './store.js';
 import { RelayTracker, type RelayPublisher } from './tracker.js';
 
@@ -31,6 +33,9 @@ async function openStore(config: Config, log: Logger): Promise<RelayStore> {
 export async function createRelayTracker(config: Config, log: Logger): Promise<RelayTracker | undefined> {
   const r = config.relay;
   if (r.store === 'none') return undefined;
+  // Every process that writes grants (daemon, checkpassword, relay CLI) refuses the same unsafe places.
+  const written: Array<[string | undefined, string]> = [[r.store === 'file' ? r.file : undefined, 'relay_file'], [r.textMap, 'relay_text_map'], [r.cdb, 'relay_cdb']];
+  for (const [path, key] of written) if (path) assertPrivateDir(dirname(path), key);
   const publishers: RelayPublisher[] = [];
   if (r.datagram) {
     const { DatagramPublisher } = await import('./publishers/datagram.js');

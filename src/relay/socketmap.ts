@@ -1,9 +1,10 @@
-import { chmodSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TempFail } from '../auth/types.js';
 import type { Logger } from '../log.js';
 import { canonicalIp } from './address.js';
 import { netstring, takeNetstring } from '../protocol/netstring.js';
+import { claimSocketPath, listenUnix } from '../server/run-dir.js';
 
 /** Postfix keeps socketmap connections open between lookups; an idle one is closed after this. */
 const IDLE_MS = 300_000;
@@ -78,18 +79,11 @@ export class SocketmapServer {
   }
 
   async start(): Promise<void> {
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // No stale socket.
-    }
+    // Claimed like the mux socket: a stale socket goes, a live one or anything else stays and we refuse.
+    await claimSocketPath(this.path);
     const server = createServer((s) => this.serve(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => resolve());
-    });
     // Postfix's smtpd runs as postfix, Sendmail as smmsp or root: the map must be reachable by them.
-    chmodSync(this.path, 0o666);
+    await listenUnix(server, this.path, 0o666);
     this.server = server;
   }
 

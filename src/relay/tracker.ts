@@ -1,6 +1,7 @@
 import type { RelayConfig } from '../config/relay.js';
+import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
-import { canonicalIp } from './address.js';
+import { AddressSet, canonicalIp } from './address.js';
 import type { RelayStore } from './store.js';
 
 /** vpopmail's NO_RELAY bit in pw_gid. */
@@ -11,6 +12,8 @@ export interface RelayPublisher {
   readonly name: string;
   /** Called after a change is in the store; `live` gives the grants now live when a publisher needs them all. */
   changed(change: RelayChange, live: () => Promise<Array<[string, number]>>): void;
+  /** Called every expiry interval, whether or not the store could expire anything: grants made at or before `cutoff` are no longer live. */
+  tick?(cutoff: number, live: () => Promise<Array<[string, number]>>): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +31,14 @@ export interface LoginFacts {
 }
 
 export type Decision = { readonly grant: true; readonly ip: string } | { readonly grant: false; readonly why: string };
+
+/**
+ * Addresses that name no single host: unspecified, "this network",
+ * broadcast, multicast and reserved. A grant for one would open relay to
+ * nobody in particular, or in a hand-written map to everybody; they are
+ * refused whatever relay_ignore says.
+ */
+const NEVER_GRANTED = new AddressSet(['0.0.0.0/8', '224.0.0.0/4', '240.0.0.0/4', '::/128', 'ff00::/8']);
 
 export class RelayInputError extends Error {
   override readonly name = 'RelayInputError';
@@ -54,6 +65,7 @@ export class RelayTracker {
     if (!ip) return { grant: false, why: `malformed client address ${JSON.stringify(f.clientIp)}` };
     if (!this.config.services.has(f.service.toLowerCase())) return { grant: false, why: `service ${f.service} does not open relay` };
     if (f.flags !== undefined && (f.flags & NO_RELAY) !== 0) return { grant: false, why: 'account has NO_RELAY' };
+    if (NEVER_GRANTED.has(ip)) return { grant: false, why: `${ip} is not a host address` };
     if (this.config.ignore.has(ip)) return { grant: false, why: `${ip} is in relay_ignore` };
     return { grant: true, ip };
   }
@@ -62,11 +74,11 @@ export class RelayTracker {
   async recordLogin(f: LoginFacts): Promise<Decision> {
     const d = this.decide(f);
     if (!d.grant) {
-      this.log.debug(`relay: no grant for ${f.user}: ${d.why}`);
+      this.log.debug(logLine`relay: no grant for ${f.user}: ${d.why}`);
       return d;
     }
     await this.grant(d.ip, this.now());
-    this.log.info(`relay: ${d.ip} may relay for ${this.config.ttlS} s (login of ${f.user}, ${f.service})`);
+    this.log.info(logLine`relay: ${d.ip} may relay for ${this.config.ttlS} s (login of ${f.user}, ${f.service})`);
     return d;
   }
 
@@ -74,6 +86,7 @@ export class RelayTracker {
   async grant(ipText: string, at: number): Promise<string> {
     const ip = canonicalIp(ipText);
     if (!ip) throw new RelayInputError(`${JSON.stringify(ipText)} is not an IPv4 or IPv6 address`);
+    if (NEVER_GRANTED.has(ip)) throw new RelayInputError(`${ip} is not a host address (unspecified, broadcast, multicast or reserved)`);
     await this.store.put(ip, at);
     this.publish({ kind: 'grant', ip, at, until: at + this.config.ttlS });
     return ip;
@@ -128,7 +141,11 @@ export class RelayTracker {
 
   startExpiry(): void {
     this.timer = setInterval(() => {
-      this.expire().catch((err: Error) => this.log.error(`relay: expiry failed: ${err.message}`));
+      // Published maps drop a grant past its TTL on their own, even while the store cannot expire it
+      // (a writer holding the lock, a database away): none outlives its TTL there by more than one interval.
+      const cutoff = this.now() - this.config.ttlS;
+      for (const p of this.publishers) p.tick?.(cutoff, () => this.live());
+      this.expire().catch((err: Error) => this.log.error(`relay: expiry failed, retried in ${this.config.expireIntervalMs / 1000} s: ${err.message}`));
     }, this.config.expireIntervalMs);
     this.timer.unref();
   }

@@ -5,6 +5,7 @@ import type { AuthRequest } from '../auth/types.js';
 import { createBackend } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
+import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import { encodeReply, parseClientAddr, replyText, SASLAUTHD_CODEC, type SaslauthdRequest } from '../protocol/saslauthd.js';
 import { accountOf } from '../checkpassword/account.js';
@@ -136,7 +137,7 @@ export class Daemon {
     try {
       await this.relay.recordLogin(f);
     } catch (err) {
-      this.log.error(`relay: grant for ${f.clientIp} (login of ${f.user}) not recorded: ${(err as Error).message}`);
+      this.log.error(logLine`relay: grant for ${f.clientIp} (login of ${f.user}) not recorded: ${(err as Error).message}`);
     }
   }
 

@@ -1,8 +1,7 @@
-import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { peerHungUp } from '../os/hangup.js';
-import { removeQuietly } from './run-dir.js';
+import { listenUnix, removeQuietly } from './run-dir.js';
 
 /** What the server needs of a protocol: all pure, no sockets. */
 export interface RequestCodec<Req> {
@@ -62,20 +61,12 @@ export class MuxServer<Req> {
     }
   }
 
-  listen(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.
-      const old = process.umask(0);
-      this.server.once('error', reject);
-      this.server.listen({ path: this.opts.socketPath, backlog: 511 }, () => {
-        this.server.off('error', reject);
-        const every = Math.max(50, Math.min(1000, this.opts.requestTimeoutMs / 4));
-        this.sweeper = setInterval(() => this.sweep(), every);
-        this.sweeper.unref();
-        resolve();
-      });
-      process.umask(old);
-    }).then(() => chmodSync(this.opts.socketPath, 0o777));
+  async listen(): Promise<void> {
+    // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.
+    await listenUnix(this.server, this.opts.socketPath, 0o777);
+    const every = Math.max(50, Math.min(1000, this.opts.requestTimeoutMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
   }
 
   private accept(s: Socket): void {

@@ -1,9 +1,16 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { dirname } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { assertPrivateDir, replaceFile } from '../os/safe-files.js';
 
-/** Creates the run directory when missing (0755); an existing one keeps the owner and mode the admin gave it. */
+/**
+ * Creates the run directory when missing (0755); an existing one keeps the
+ * owner and mode the admin gave it, but one another user could write into
+ * is refused: the pid file and sockets made there must not be redirected.
+ */
 export function ensureRunDir(dir: string): void {
+  assertPrivateDir(dir, 'run directory (-m)');
   if (existsSync(dir)) return;
   mkdirSync(dir, { recursive: true, mode: 0o755 });
 }
@@ -26,7 +33,8 @@ function probe(path: string): Promise<'live' | 'dead'> {
  * of a crash and is removed; one that answers belongs to a running daemon and
  * we refuse to steal it; anything that is not a socket is never deleted.
  */
-export async function claimSocketPath(path: string, pidFile: string): Promise<void> {
+export async function claimSocketPath(path: string, pidFile?: string): Promise<void> {
+  assertPrivateDir(dirname(path), `socket ${path}`);
   let st;
   try {
     st = lstatSync(path);
@@ -37,7 +45,7 @@ export async function claimSocketPath(path: string, pidFile: string): Promise<vo
   if ((await probe(path)) === 'live') {
     let who = '';
     try {
-      who = ` (pid ${readFileSync(pidFile, 'utf8').trim()} per ${pidFile})`;
+      if (pidFile) who = ` (pid ${readFileSync(pidFile, 'utf8').trim()} per ${pidFile})`;
     } catch {
       // no pid file: the message still names the socket
     }
@@ -47,7 +55,30 @@ export async function claimSocketPath(path: string, pidFile: string): Promise<vo
 }
 
 export function writePidFile(path: string): void {
-  writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
+  replaceFile(path, Buffer.from(`${process.pid}\n`), 0o644);
+}
+
+/**
+ * Listens on a claimed path with the socket made in `mode` at once, through
+ * the umask: a chmod after the fact would follow whatever link another user
+ * put at the path in between.
+ */
+export function listenUnix(server: Server, path: string, mode: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const old = process.umask(~mode & 0o777);
+    try {
+      server.once('error', reject);
+      // The bind happens within this call, so the umask is back before anything else runs.
+      server.listen({ path, backlog: 511 }, () => {
+        server.off('error', reject);
+        const st = lstatSync(path);
+        if (!st.isSocket()) reject(new ConfigError(`${path} is not our socket after listening; refusing to serve`));
+        else resolve();
+      });
+    } finally {
+      process.umask(old);
+    }
+  });
 }
 
 /** Removes a file we created, ignoring that it may already be gone. */

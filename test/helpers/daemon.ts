@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from './fixtures.js';
@@ -24,6 +24,8 @@ export interface DaemonOptions {
   /** Config file text; written to a file passed with -O. */
   readonly config?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Log to this file (config log_target, -f) instead of stderr (-d); logs() and waitForLog() read it. */
+  readonly logFile?: string;
 }
 
 /** Starts `authmux saslauthd -d` in its own run directory and waits for its socket. */
@@ -32,19 +34,27 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const mIdx = opts.args?.indexOf('-m') ?? -1;
   const runDir = mIdx >= 0 ? opts.args![mIdx + 1]! : join(dir, 'run');
   const configFile = join(dir, 'saslauthd.conf');
-  writeFileSync(configFile, opts.config ?? '');
-  const args = ['saslauthd', '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), '-O', configFile, ...(opts.args ?? [])];
+  writeFileSync(configFile, (opts.config ?? '') + (opts.logFile ? `\nlog_target: ${opts.logFile}\n` : ''));
+  const args = ['saslauthd', opts.logFile ? '-f' : '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), '-O', configFile, ...(opts.args ?? [])];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-  let out = '';
-  proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  let stdio = '';
+  proc.stderr!.on('data', (c: Buffer) => (stdio += c.toString()));
+  proc.stdout!.on('data', (c: Buffer) => (stdio += c.toString()));
+  const fileText = () => {
+    try {
+      return readFileSync(opts.logFile!, 'latin1');
+    } catch {
+      return '';
+    }
+  };
+  const logs = () => (opts.logFile ? stdio + fileText() : stdio);
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const socket = join(runDir, 'mux');
   const waitForLog = async (re: RegExp, timeoutMs = 10_000) => {
     const end = Date.now() + timeoutMs;
-    while (!re.test(out)) {
-      if (Date.now() > end) throw new Error(`log ${re} not seen; log so far:\n${out}`);
-      if (proc.exitCode !== null) throw new Error(`daemon exited (${proc.exitCode}) before ${re}:\n${out}`);
+    while (!re.test(logs())) {
+      if (Date.now() > end) throw new Error(`log ${re} not seen; log so far:\n${logs()}`);
+      if (proc.exitCode !== null) throw new Error(`daemon exited (${proc.exitCode}) before ${re}:\n${logs()}`);
       await sleep(20);
     }
   };
@@ -60,7 +70,7 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
     runDir,
     socket,
     configFile,
-    logs: () => out,
+    logs,
     waitForLog,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null) proc.kill(signal);

@@ -246,6 +246,22 @@ describe('checkpassword with sasldb users: virtual owner, home template, APOP an
     assert.equal((await runCheckpassword(fd3Input('dave@other.org', 'dave-pw'), [PROBE], env)).code, 1);
   });
 
+  test('a sasldb name made to walk out of virtual_home is refused (exit 1), nothing runs anywhere', async () => {
+    // saslpasswd2 stores any name; the home made from it must still stay under the template's base.
+    saslpasswd2(db, [
+      { user: '../../../x', realm: 'example.org', password: Buffer.from('walk-pw') },
+      { user: 'a/b', realm: 'example.org', password: Buffer.from('walk-pw') },
+      { user: '.x', realm: 'example.org', password: Buffer.from('walk-pw') },
+      { user: 'eve', realm: '..', password: Buffer.from('walk-pw') },
+    ]);
+    for (const login of ['../../../x@example.org', 'a/b@example.org', '.x@example.org', 'eve@..']) {
+      const r = await runCheckpassword(fd3Input(login, 'walk-pw'), [PROBE], env);
+      assert.equal(r.code, 1, `${login}: ${r.stderr}`);
+      assert.equal(r.stdout, '', `${login}: the next program never ran`);
+      assert.match(r.stderr, /cannot be part of a home directory/);
+    }
+  });
+
   test('APOP for pop3: hex md5(timestamp + password) is accepted, a wrong digest is not', async () => {
     const digest = createHash('md5').update(ts + 'dave-pw').digest('hex');
     const ok = await runCheckpassword(fd3Input('dave@example.org', digest, ts), [PROBE], { ...env, TCPLOCALPORT: '110' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
@@ -193,6 +193,17 @@ describe('authmux sasldb', () => {
     } finally {
       await d.stop();
     }
+  });
+
+  test('set refuses a user or realm that could name a path: "/", "..", a leading ".", control characters', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'users.txt');
+    for (const login of ['../../etc@example.com', '../x', 'a/b@example.com', '.hidden@example.com', 'x@..', 'x@ex/ample.com', 'tab\tx@example.com']) {
+      const r = await run(BIN, ['sasldb', 'set', '-f', file, login], { input: 'pw\n' });
+      assert.equal(r.code, 1, login);
+      assert.match(r.stderr, /no "\/", leading "\." or control characters/, login);
+    }
+    assert.equal(existsSync(file), false, 'nothing was written');
   });
 });
 

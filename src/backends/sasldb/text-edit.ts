@@ -1,11 +1,13 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { replaceFile } from '../../os/atomic-file.js';
-import { formatTextLine, keyText, parseTextSasldb } from './text-sasldb.js';
+import { dirname } from 'node:path';
+import { assertPrivateDir, isSafePathComponent, replaceFile } from '../../os/safe-files.js';
+import { formatTextLine, keyText, parseTextSasldb, TextSasldbError } from './text-sasldb.js';
 
 const LOCK_STALE_MS = 30_000;
 
 /** A lock file beside the sasldb, so two editors never lose each other's change. */
 function withLock<T>(path: string, fn: () => T): T {
+  assertPrivateDir(dirname(path), 'sasldb');
   const lock = `${path}.lock`;
   for (let i = 0; ; i++) {
     try {
@@ -53,6 +55,10 @@ function keyOf(line: string): string | undefined {
 
 /** Sets a user's password (or hash, with isHash) in a text sasldb; returns whether it replaced one. */
 export function setTextUser(path: string, user: string, realm: string, value: string, isHash: boolean): boolean {
+  // The checkpassword program makes a home from user and realm (virtual_home): neither may name a path of its own.
+  for (const [what, v] of [['user', user], ['realm', realm]] as const) {
+    if (v !== '' && !isSafePathComponent(v)) throw new TextSasldbError(`${what} ${JSON.stringify(v)}: no "/", leading "." or control characters`);
+  }
   const line = formatTextLine(user, realm, value, isHash);
   return withLock(path, () => {
     const { lines, mode } = currentLines(path);

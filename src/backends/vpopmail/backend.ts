@@ -1,6 +1,7 @@
 import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../auth/types.js';
 import type { SqlConnection } from '../../config/sql-connection.js';
 import type { VpopmailConfig } from '../../config/vpopmail.js';
+import { logLine } from '../../log-line.js';
 import type { Logger } from '../../log.js';
 import { createMysqlAdapter } from '../sql/mysql.js';
 import { createPgsqlAdapter } from '../sql/pgsql.js';
@@ -71,7 +72,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
 
   const writeLastauth = (addr: VpopmailAddress, ip: string) => {
     if (pendingWrites >= MAX_PENDING_WRITES) {
-      log.warn(`vpopmail: lastauth for ${addr.user}@${addr.domain} dropped: ${pendingWrites} writes already waiting`);
+      log.warn(logLine`vpopmail: lastauth for ${addr.user}@${addr.domain} dropped: ${pendingWrites} writes already waiting`);
       return;
     }
     writer ??= new ResilientSql({
@@ -88,7 +89,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
       .then((out) => {
         if ('noTable' in out) log.warn('vpopmail: lastauth is enabled but the lastauth table does not exist');
       })
-      .catch((err: Error) => log.warn(`vpopmail: lastauth not recorded for ${addr.user}@${addr.domain}: ${err.message}`))
+      .catch((err: Error) => log.warn(logLine`vpopmail: lastauth not recorded for ${addr.user}@${addr.domain}: ${err.message}`))
       .finally(() => pendingWrites--);
   };
 

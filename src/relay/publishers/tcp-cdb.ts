@@ -3,7 +3,7 @@ import { isIPv4 } from 'node:net';
 import { buildCdb } from '../../cdb/writer.js';
 import { compileRules, relayRule } from '../../cdb/tcprules.js';
 import type { Logger } from '../../log.js';
-import { replaceFile } from '../../os/atomic-file.js';
+import { replaceFile } from '../../os/safe-files.js';
 import { FileOutputPublisher, type Grants } from './file-output.js';
 
 /** The rules text tcprules would be fed: one relay rule per live IPv4 grant, then the site's own rules. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../../log.js';
-import { replaceFile } from '../../os/atomic-file.js';
+import { replaceFile } from '../../os/safe-files.js';
 import { FileOutputPublisher, type Grants } from './file-output.js';
 
 /**

@@ -1,8 +1,8 @@
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TempFail } from '../../auth/types.js';
 import { canonicalIp } from '../address.js';
-import { replaceFile } from '../../os/atomic-file.js';
+import { openPrivateFile, replaceFile } from '../../os/safe-files.js';
 import { tryLockExclusive, unlock } from '../../os/flock.js';
 import type { RelayStore } from '../store.js';
 
@@ -31,7 +31,8 @@ export function parseRelayFile(text: string): Map<string, number> {
 /**
  * The map file. Writers (daemons, checkpassword, the relay CLI) take an
  * flock on `<file>.lock` (the kernel drops it when a holder dies, so a
- * kill -9 leaves nothing to clean up), re-read the file, apply
+ * kill -9 leaves nothing to clean up; mode 0600, so no other user can
+ * open it and hold the lock against us), re-read the file, apply
  * their changes, and replace it by write-fsync-rename-fsync(dir): a reader
  * or a crash at any moment sees the old file or the new one, whole. Changes
  * queued while a write is under way go out together in the next one, so a
@@ -154,9 +155,9 @@ export class FileRelayStore implements RelayStore {
   private async acquire(lock: string): Promise<number> {
     let fd: number;
     try {
-      fd = openSync(lock, 'a', 0o644);
+      fd = openPrivateFile(lock);
     } catch (err) {
-      throw new TempFail(`relay lock ${lock}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new TempFail(`relay lock ${lock}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const end = Date.now() + LOCK_WAIT_MS;
     try {
