@@ -31,11 +31,13 @@ export class PrivateMariaDb {
   readonly socket = join(this.dir, 'sock');
   private proc: ChildProcess | undefined;
 
-  constructor(private readonly extraArgs: readonly string[] = []) {
+  constructor(private extraArgs: readonly string[] = []) {
     execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${join(this.dir, 'data')}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
   }
 
-  async start(): Promise<void> {
+  /** `extraArgs`, when given, replace the constructor's for this start and the later ones (a restart in another sql_mode). */
+  async start(extraArgs?: readonly string[]): Promise<void> {
+    if (extraArgs) this.extraArgs = extraArgs;
     this.proc = spawn('mariadbd', [
       '--no-defaults', `--datadir=${join(this.dir, 'data')}`, `--socket=${this.socket}`, '--skip-networking',
       `--pid-file=${join(this.dir, 'pid')}`, '--user=root', `--log-error=${join(this.dir, 'error.log')}`, ...this.extraArgs,

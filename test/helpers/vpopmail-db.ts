@@ -105,12 +105,15 @@ export class VpopmailDb {
 
   /** The vpopmail_sql URL the daemon uses: as root / postgres, over TCP for PostgreSQL and the socket for MariaDB. */
   get url(): string {
-    return this.driver === 'mysql' ? `mysql://root@localhost/${this.name}?socket=/run/mysqld/mysqld.sock` : `postgres://postgres@127.0.0.1:5432/${this.name}`;
+    return this.driver === 'mysql'
+      ? `mysql://root@localhost/${this.name}?socket=${this.target.socket ?? MACHINE_SOCKET}`
+      : `postgres://postgres@127.0.0.1:${this.target.port ?? 5432}/${this.name}`;
   }
 
   async exec(sql: string, params: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
     if (this.my) {
-      const [rows] = await this.my.query(sql, params as unknown[]);
+      // Server-side parameters: mysql2's client-side escaping is wrong on a server in NO_BACKSLASH_ESCAPES mode.
+      const [rows] = params.length > 0 ? await this.my.execute(sql, params as (string | number)[]) : await this.my.query(sql);
       return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
     }
     let n = 0;
@@ -172,7 +175,7 @@ export class VpopmailDb {
       await this.my.end().catch(() => undefined);
     } else if (this.pgc) {
       await this.pgc.end().catch(() => undefined);
-      const admin = new pg.Client({ host: '127.0.0.1', user: 'postgres', database: 'postgres' });
+      const admin = new pg.Client({ host: '127.0.0.1', port: this.target.port ?? 5432, user: 'postgres', database: 'postgres' });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`).catch(() => undefined);
       await admin.end();

@@ -7,7 +7,7 @@ import { CredentialCache } from '../../src/auth/cache.js';
 import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../src/auth/types.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags, serviceRefused, VPOPMAIL_FLAGS } from '../../src/backends/vpopmail/flags.js';
 import { parseVpopmailLogin, perDomainTable } from '../../src/backends/vpopmail/login.js';
-import { selectUser, upsertLastauth } from '../../src/backends/vpopmail/queries.js';
+import { exactRow, selectUser, upsertLastauth } from '../../src/backends/vpopmail/queries.js';
 import { parseSqlUrl, parseVpopmailLine, readVpopmailConnFile } from '../../src/config/sql-connection.js';
 import { createVerifier } from '../../src/crypt/verifier.js';
 import { mkpasswd, tempDir } from '../helpers/fixtures.js';
@@ -24,8 +24,8 @@ test('logins split as vchkpw splits them, lowercased, with realm then default do
   assert.equal(parseVpopmailLogin('@example.com', '', ''), undefined, 'empty user');
   assert.equal(parseVpopmailLogin('a\x00b@example.com', '', ''), undefined, 'control characters');
   assert.equal(parseVpopmailLogin(`${'a'.repeat(65)}@example.com`, '', ''), undefined, 'longer than pw_name');
-  // Only ASCII folds: a latin1 byte is never turned into another user's name.
-  assert.deepEqual(parseVpopmailLogin('\u00c9ric@example.com', '', ''), { user: '\u00c9ric', domain: 'example.com' });
+  // Only ASCII folds: a latin1 byte is never turned into another user's name (nor looked up at all: vpopmail cannot create it).
+  assert.equal(parseVpopmailLogin('\u00c9ric@example.com', '', ''), undefined);
 });
 
 test('hostile domains never become table names', () => {
@@ -42,10 +42,10 @@ test('hostile domains never become table names', () => {
 test('statements carry values only as parameters; per-domain names are quoted per dialect', () => {
   const addr = { user: "o'brien", domain: 'mail-x.co.uk' };
   const my = selectUser('mysql', 'per-domain', addr, true)!;
-  assert.equal(my.sql, 'SELECT pw_passwd, pw_gid, pw_dir, pw_shell, pw_clear_passwd FROM `mail_x_co_uk` WHERE pw_name = ? LIMIT 1');
+  assert.equal(my.sql, 'SELECT pw_name, pw_passwd, pw_gid, pw_dir, pw_shell, pw_clear_passwd FROM `mail_x_co_uk` WHERE pw_name = ?');
   assert.deepEqual(my.params, ["o'brien"]);
   const pgMany = selectUser('pgsql', 'many-domains', addr, false)!;
-  assert.equal(pgMany.sql, 'SELECT pw_passwd, pw_gid, pw_dir, pw_shell FROM "vpopmail" WHERE pw_name = $1 AND pw_domain = $2 LIMIT 1');
+  assert.equal(pgMany.sql, 'SELECT pw_name, pw_domain, pw_passwd, pw_gid, pw_dir, pw_shell FROM "vpopmail" WHERE pw_name = $1 AND pw_domain = $2');
   assert.equal(selectUser('pgsql', 'per-domain', { user: 'u', domain: 'ab.example' }, false)!.sql.includes('FROM "ab_example"'), true);
   assert.match(upsertLastauth('mysql', addr, '192.0.2.1', 5).sql, /^REPLACE INTO lastauth \(user, domain, remote_ip, timestamp\)/);
   assert.match(upsertLastauth('pgsql', addr, '192.0.2.1', 5).sql, /INSERT INTO lastauth \(userid, .*ON CONFLICT \(userid, domain\)/);
@@ -163,4 +163,30 @@ test('no change signal, no cache: an outage is a temporary failure', async () =>
   assert.equal((await ask('x')).kind, 'tempfail');
   assert.deepEqual(src.logins, []);
   await verifier.close();
+});
+
+test('local parts: the characters vpopmail can create, and nothing else', () => {
+  for (const user of ["o'brien", 'a.b', 'x+tag', 'q#1', 'a=b?c', 't~u', 'h|i', 's$t&', 'b`q', 'c^d', 'e*f!', '{x}', 'under_score', 'dash-1']) {
+    assert.deepEqual(parseVpopmailLogin(`${user}@example.com`, '', ''), { user, domain: 'example.com' }, user);
+  }
+  for (const user of ['a b', 'alice ', ' alice', 'a\\b', 'a"b', 'a(b)', 'a,b', 'a;b', 'a:b', 'a<b>', 'a[b]', 'al\u00efce', 'caf\u00e9', 'a\tb', 'a\x7fb', '\u00a0alice']) {
+    assert.equal(parseVpopmailLogin(`${user}@example.com`, '', ''), undefined, JSON.stringify(user));
+    assert.equal(parseVpopmailLogin(user, 'example.com', ''), undefined, JSON.stringify(user));
+  }
+});
+
+test('only a row whose key is byte for byte the login counts', () => {
+  const addr = { user: 'alice', domain: 'example.com' };
+  const row = (pw_name: unknown, pw_domain: unknown = 'example.com') => ({ pw_name, pw_domain, pw_passwd: 'x' });
+  for (const twin of ['Alice', 'alice ', 'alic\u00e9', 'ALICE']) {
+    assert.equal(exactRow([row(twin)], 'many-domains', addr), undefined, twin);
+    assert.equal(exactRow([row(twin)], 'per-domain', addr), undefined, twin);
+  }
+  assert.equal(exactRow([row('alice', 'Example.COM')], 'many-domains', addr), undefined);
+  assert.equal(exactRow([row('alice', 'example.com ')], 'many-domains', addr), undefined);
+  assert.equal(exactRow([row('alice', null)], 'many-domains', addr), undefined, 'many-domains needs the domain back');
+  const exact = row('alice');
+  assert.equal(exactRow([row('Alice'), exact], 'many-domains', addr), exact, 'a twin ahead of it does not hide the account');
+  assert.ok(exactRow([row(Buffer.from('alice'), Buffer.from('example.com'))], 'many-domains', addr), 'binary columns compare as bytes');
+  assert.equal(exactRow([], 'per-domain', addr), undefined);
 });

@@ -9,7 +9,7 @@ import type { PoolSettings, Row, SqlDriverAdapter } from '../sql/client.js';
 import { ResilientSql } from '../sql/resilient.js';
 import { serviceRefused } from './flags.js';
 import { parseVpopmailLogin, type VpopmailAddress } from './login.js';
-import { selectUser, upsertLastauth } from './queries.js';
+import { exactRow, selectUser, upsertLastauth } from './queries.js';
 
 
 /** lastauth writes waiting for the database beyond this are dropped (and logged), never queued without bound. */
@@ -107,7 +107,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
         if (s.layout === 'many-domains') throw new TempFail('the vpopmail table does not exist');
         return undefined;
       }
-      const row = out.rows[0];
+      const row = exactRow(out.rows, s.layout, addr);
       return row ? toRecord(row, addr, req.service, s) : undefined;
     },
     recordLogin(req: AuthRequest) {

@@ -11,7 +11,14 @@ const MAX_DOMAIN = 96;
 const SEPARATORS = /[@%/]/;
 /** Names that vpopmail's tools can create; anything else is no such user, and never reaches SQL as a table name. */
 const DOMAIN_SHAPE = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
+/**
+ * The local parts vpopmail's own tools can create (RFC 5322 atext and `.`,
+ * lowercased; the separators are split off before). Nothing else can be an
+ * account, so nothing else is sent to the database: no space for a PAD SPACE
+ * collation to ignore, no byte above 0x7f for an accent-insensitive one to
+ * fold, no backslash or double quote for a server's sql_mode to reinterpret.
+ */
+const LOCAL_PART = /^[a-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
 
 /** ASCII-only, as vpopmail's lower_case(): a byte above 0x7f is never folded into something else. */
 function asciiLower(s: string): string {
@@ -28,7 +35,7 @@ export function parseVpopmailLogin(login: string, realm: string, defaultDomain: 
   const at = lower.search(SEPARATORS);
   const user = at < 0 ? lower : lower.slice(0, at);
   const domain = at < 0 ? asciiLower(realm !== '' ? realm : defaultDomain) : lower.slice(at + 1);
-  if (user === '' || user.length > MAX_USER || CONTROL.test(user)) return undefined;
+  if (user.length > MAX_USER || !LOCAL_PART.test(user)) return undefined;
   if (domain.length > MAX_DOMAIN || !DOMAIN_SHAPE.test(domain)) return undefined;
   return { user, domain };
 }
