@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# What `npm test` drives for real: Debian's clients and tools, and running
+# MariaDB, PostgreSQL and Redis. Installs and starts whatever is missing (as
+# root), does nothing when all is there, and otherwise names what is missing
+# in one line. Run by `npm test` before the suite; never skips anything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  sasl2-bin     # testsaslauthd, saslauthd (the peer the tests and benchmark compare with), saslpasswd2
+  whois         # mkpasswd: hashes made by libxcrypt
+  passwd        # chpasswd: shadow files as admins make them
+  db5.3-util    # db5.3_dump: the oracle for the Berkeley DB reader
+  util-linux    # unshare, flock
+  libcrypt1     # libxcrypt, loaded at run time
+  ucspi-tcp     # tcpserver, tcprules: the checkpassword chain and the relay cdb
+  dovecot-core  # Dovecot 2.3: checkpassword as its passdb
+  postfix       # a private instance asks the relay socketmap; postmap reads the text map
+  swaks         # the SMTP client that tries to relay
+  redis-server  # the shared relay store (tests use their own key prefixes)
+  redis-tools   # redis-cli
+  libldap-2.5-0 # libraries of the unpacked makemap (see below)
+  libdb5.3
+  mariadb-server  # the vpopmail backend's MySQL side (tests create their own databases)
+  postgresql      # the vpopmail backend's PostgreSQL side
+  fail2ban        # its stock filters and fail2ban-regex read the auth log in the log-injection test
+)
+MAKEMAP_DIR=/var/tmp/authmux-sendmail-bin
+root=$([ "$(id -u)" = 0 ] && echo yes || echo no)
+
+need() {
+  echo "npm test: $1; run it as root once to install and start it (or do so by hand)" >&2
+  exit 1
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  [ "$root" = yes ] || need "Debian packages missing: ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Sendmail's makemap, to show the relay text map is what it accepts. sendmail-bin
+# cannot be installed beside postfix (both are the mail transport agent), so
+# its package is unpacked into a directory of its own instead.
+if [ ! -x /usr/sbin/makemap ] && [ ! -x "$MAKEMAP_DIR/usr/libexec/sendmail/makemap" ]; then
+  [ "$root" = yes ] || need "Sendmail's makemap missing ($MAKEMAP_DIR)"
+  rm -rf "$MAKEMAP_DIR.dl" && mkdir -p "$MAKEMAP_DIR.dl"
+  (cd "$MAKEMAP_DIR.dl" && { apt-get download sendmail-bin >/dev/null 2>&1 || { apt-get update -qq && apt-get download sendmail-bin >/dev/null; }; })
+  dpkg-deb -x "$MAKEMAP_DIR".dl/sendmail-bin_*.deb "$MAKEMAP_DIR"
+  rm -rf "$MAKEMAP_DIR.dl"
+fi
+
+mariadb_up() { mariadb-admin --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; }
+postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
+
+# The servers the tests use: started when they are not running; one that cannot be started fails the run.
+if ! mariadb_up || ! postgres_up || ! redis_up; then
+  down=()
+  mariadb_up || down+=(MariaDB)
+  postgres_up || down+=(PostgreSQL)
+  redis_up || down+=(Redis)
+  [ "$root" = yes ] || need "not running: ${down[*]}"
+  if ! mariadb_up; then
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  fi
+  postgres_up || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  if ! redis_up; then
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/authmux-test.log
+  fi
+  for _ in $(seq 60); do
+    mariadb_up && postgres_up && redis_up && break
+    sleep 0.5
+  done
+  mariadb_up || { echo "npm test: MariaDB is not running and could not be started" >&2; exit 1; }
+  postgres_up || { echo "npm test: PostgreSQL is not running and could not be started" >&2; exit 1; }
+  redis_up || { echo "npm test: Redis is not running and could not be started" >&2; exit 1; }
+fi
