@@ -75,6 +75,15 @@ describe('checkpassword, direct mode, system users', () => {
     assert.equal(id.stdout.trim(), '4242', id.stderr);
   });
 
+  test('runs under a 256 MB address-space limit, as Dovecot sets for its auth processes', async () => {
+    const limited = ['prlimit', '--as=268435456', CHECKPASSWORD];
+    const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], env, limited);
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(probeFacts(r.stdout).get('uid'), '4242 gid 4242 groups 4242');
+    assert.equal(r.stderr, '', 'nothing printed on the way');
+    assert.equal((await runCheckpassword(fd3Input('carol', 'nope'), [PROBE], env, limited)).code, 1);
+  });
+
   test('`authmux checkpassword` is the same program', async () => {
     const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], env, [BIN, 'checkpassword']);
     assert.equal(r.code, 7, r.stderr);
@@ -392,73 +401,111 @@ describe('checkpassword asking the running daemon (checkpassword_socket)', () =>
   });
 });
 
-describe('checkpassword as the real Dovecot 2.3 passdb', () => {
-  const { base, etc, carolHome } = makeEtc();
-  const config = writeConfig(base, ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`]);
+/**
+ * A private Dovecot 2.3 whose passdb is the program, with `services` as the
+ * only service settings; `auth login` runs passdb then userdb (prefetch), so
+ * the ids and home checkpassword returned are printed.
+ */
+function dovecotWith(base: string, authmuxConfig: string, services: readonly string[]) {
   const dir = join(base, 'dovecot');
   const conf = join(dir, 'dovecot.conf');
   let started = false;
-
-  before(async () => {
-    mkdirSync(join(dir, 'run'), { recursive: true });
-    mkdirSync(join(dir, 'state'), { recursive: true });
-    writeFileSync(conf, [
-      `base_dir = ${dir}/run`,
-      `state_dir = ${dir}/state`,
-      `log_path = ${dir}/dovecot.log`,
-      'protocols =',
-      'listen = 127.0.0.1',
-      'ssl = no',
-      'auth_mechanisms = plain',
-      'auth_verbose = yes',
-      'import_environment = TZ AUTHMUX_CONFIG',
-      `passdb {\n  driver = checkpassword\n  args = ${CHECKPASSWORD}\n}`,
-      'userdb {\n  driver = prefetch\n}',
-      // Node reserves more address space than Dovecot's default 256 MB limit for auth processes.
-      'service auth {\n  user = root\n  vsz_limit = 0\n}',
-      'service auth-worker {\n  user = root\n  vsz_limit = 0\n}',
-    ].join('\n') + '\n');
-    const r = spawn('dovecot', ['-c', conf], { stdio: 'inherit', env: { PATH: process.env['PATH'], AUTHMUX_CONFIG: config } });
-    await new Promise((res) => r.on('close', res));
-    started = true;
-    for (let i = 0; i < 100; i++) {
-      try {
-        readFileSync(join(dir, 'run/master.pid'));
-        return;
-      } catch {
-        await sleep(50);
+  return {
+    dir,
+    async start() {
+      mkdirSync(join(dir, 'run'), { recursive: true });
+      mkdirSync(join(dir, 'state'), { recursive: true });
+      writeFileSync(conf, [
+        `base_dir = ${dir}/run`,
+        `state_dir = ${dir}/state`,
+        `log_path = ${dir}/dovecot.log`,
+        'protocols =',
+        'listen = 127.0.0.1',
+        'ssl = no',
+        'auth_mechanisms = plain',
+        'auth_verbose = yes',
+        'import_environment = TZ AUTHMUX_CONFIG',
+        `passdb {\n  driver = checkpassword\n  args = ${CHECKPASSWORD}\n}`,
+        'userdb {\n  driver = prefetch\n}',
+        ...services,
+      ].join('\n') + '\n');
+      const r = spawn('dovecot', ['-c', conf], { stdio: 'inherit', env: { PATH: process.env['PATH'], AUTHMUX_CONFIG: authmuxConfig } });
+      await new Promise((res) => r.on('close', res));
+      started = true;
+      for (let i = 0; i < 100; i++) {
+        try {
+          readFileSync(join(dir, 'run/master.pid'));
+          return;
+        } catch {
+          await sleep(50);
+        }
       }
-    }
-  });
-  after(async () => {
-    if (started) await new Promise((res) => spawn('doveadm', ['-c', conf, 'stop'], { stdio: 'ignore' }).on('close', res));
-  });
+    },
+    async stop() {
+      if (started) await new Promise((res) => spawn('doveadm', ['-c', conf, 'stop'], { stdio: 'ignore' }).on('close', res));
+    },
+    login(user: string, pw: string) {
+      return new Promise<{ code: number | null; out: string }>((res) => {
+        const p = spawn('doveadm', ['-c', conf, 'auth', 'login', '-x', 'service=pop3', '-x', 'rip=192.0.2.9', user, pw], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        p.stderr.on('data', (c: Buffer) => (out += c.toString()));
+        p.on('close', (code) => res({ code, out }));
+      });
+    },
+  };
+}
 
-  // `auth login` runs passdb then userdb (prefetch), so the ids and home checkpassword returned are printed.
-  const authTest = (user: string, pw: string) => new Promise<{ code: number | null; out: string }>((res) => {
-    const p = spawn('doveadm', ['-c', conf, 'auth', 'login', '-x', 'service=pop3', '-x', 'rip=192.0.2.9', user, pw], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    p.on('close', (code) => res({ code, out }));
-  });
+async function assertDovecotLogins(dovecot: ReturnType<typeof dovecotWith>, carolHome: string): Promise<void> {
+  const ok = await dovecot.login('carol', 'carol-pw');
+  assert.equal(ok.code, 0, ok.out + readLog(dovecot.dir));
+  assert.match(ok.out, /auth succeeded/);
+  assert.match(ok.out, /^\s*uid=4242$/m);
+  assert.match(ok.out, /^\s*gid=4242$/m);
+  assert.match(ok.out, new RegExp(`^\\s*home=${carolHome}$`, 'm'));
+  const bad = await dovecot.login('carol', 'carol-pX');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.out, /auth failed/);
+  assert.doesNotMatch(readLog(dovecot.dir), /Fatal process OOM|Failed to reserve virtual memory/);
+}
+
+describe('checkpassword as the real Dovecot 2.3 passdb, checking itself (auth service as root)', () => {
+  const { base, etc, carolHome } = makeEtc();
+  const config = writeConfig(base, ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`]);
+  // Root, so the program can read the shadow file itself; the address-space limit stays Dovecot's default.
+  const dovecot = dovecotWith(base, config, ['service auth {\n  user = root\n}', 'service auth-worker {\n  user = root\n}']);
+  before(() => dovecot.start());
+  after(() => dovecot.stop());
 
   test('doveadm auth login: a good login succeeds and carries uid, gid and home back, a wrong one fails', async () => {
-    const ok = await authTest('carol', 'carol-pw');
-    assert.equal(ok.code, 0, ok.out + readLog(dir));
-    assert.match(ok.out, /auth succeeded/);
-    assert.match(ok.out, /^\s*uid=4242$/m);
-    assert.match(ok.out, /^\s*gid=4242$/m);
-    assert.match(ok.out, new RegExp(`^\\s*home=${carolHome}$`, 'm'));
-    const bad = await authTest('carol', 'carol-pX');
-    assert.notEqual(bad.code, 0);
-    assert.match(bad.out, /auth failed/);
+    await assertDovecotLogins(dovecot, carolHome);
   });
 
   test('uid 0 is refused under Dovecot too', async () => {
-    const r = await authTest('toor', 'toor-pw');
+    const r = await dovecot.login('toor', 'toor-pw');
     assert.notEqual(r.code, 0);
     assert.match(r.out, /auth failed/);
+  });
+});
+
+describe("checkpassword under Dovecot's default auth service (its own user, 256 MB address space), asking the daemon", () => {
+  const { base, etc, carolHome } = makeEtc();
+  const socket = join(base, 'checkpassword.sock');
+  let d: RunningDaemon;
+  const dovecot = dovecotWith(base, join(base, 'authmux.conf'), []);
+
+  before(async () => {
+    d = await startDaemon({ config: ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`, `checkpassword_socket: ${socket}`].join('\n') });
+    writeFileSync(join(base, 'authmux.conf'), readFileSync(d.configFile));
+    await dovecot.start();
+  });
+  after(async () => {
+    await dovecot.stop();
+    await d?.stop();
+  });
+
+  test('doveadm auth login succeeds with no service setting changed, and a wrong password fails', async () => {
+    await assertDovecotLogins(dovecot, carolHome);
   });
 });
 
