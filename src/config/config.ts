@@ -5,7 +5,7 @@ import type { CryptEngine } from '../crypt/verifier.js';
 import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
-import { parseBool, parseChoice, parseInteger, parseSeconds } from './values.js';
+import { parseBool, parseChoice, parseInteger, parseSeconds, parseWords } from './values.js';
 import { parseRelayConfig, type RelayConfig } from './relay.js';
 import { parseVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
@@ -56,7 +56,14 @@ export interface Config {
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
   readonly log: { readonly target: LogTarget; readonly format: 'text' | 'json' };
   readonly requestTimeoutMs: number;
+  /** How long a connection that serves many requests (the socketmap) may sit idle between them. */
+  readonly idleTimeoutMs: number;
+  /** All connections to all of the daemon's sockets at once. */
   readonly maxConnections: number;
+  /** Connections one user outside trustedUsers may hold at once. */
+  readonly maxConnectionsPerUser: number;
+  /** Accounts (names or uids) bound only by maxConnections; root always is. */
+  readonly trustedUsers: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -80,7 +87,10 @@ export const CONFIG_KEYS = [
   'log_format',
   'syslog_path',
   'request_timeout',
+  'idle_timeout',
   'max_connections',
+  'max_connections_per_user',
+  'trusted_users',
   'crypt_engine',
   'vpopmail_sql',
   'vpopmail_config_file',
@@ -116,6 +126,13 @@ const DEFAULT_CACHE_TTL_S = 28800;
 /** saslauthd sizes its cache in kilobytes of shared memory; about this many bytes an entry. */
 const BYTES_PER_CACHE_ENTRY = 100;
 const DEFAULT_CACHE_ENTRIES = 10_000;
+/** A burst of 2,000 logins from the MTA fits in the half ordinary users can never take. */
+const DEFAULT_MAX_CONNECTIONS = 4096;
+const DEFAULT_MAX_CONNECTIONS_PER_USER = 32;
+/** The accounts MTAs and IMAP servers run as on Debian and elsewhere; those a system lacks are skipped. */
+export const DEFAULT_TRUSTED_USERS = ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp'];
+/** Postfix closes an idle socketmap connection after 10 s and reconnects when it needs one. */
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** Every command finds the config file the same way: -O, then AUTHMUX_CONFIG, then the default. */
 export function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv): { path: string; required: boolean } {
@@ -230,7 +247,12 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
       cache: { enabled: cacheEnabled, ttlMs, entries },
       log: { target, format },
       requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,
-      maxConnections: key('max_connections') ? parseInteger(key('max_connections')!.value, key('max_connections')!.where, 1, 1_000_000) : 1024,
+      idleTimeoutMs: key('idle_timeout') ? parseSeconds(key('idle_timeout')!.value, key('idle_timeout')!.where, 100) : DEFAULT_IDLE_TIMEOUT_MS,
+      maxConnections: key('max_connections') ? parseInteger(key('max_connections')!.value, key('max_connections')!.where, 1, 1_000_000) : DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerUser: key('max_connections_per_user')
+        ? parseInteger(key('max_connections_per_user')!.value, key('max_connections_per_user')!.where, 1, 1_000_000)
+        : DEFAULT_MAX_CONNECTIONS_PER_USER,
+      trustedUsers: key('trusted_users') ? parseWords(key('trusted_users')!.value) : DEFAULT_TRUSTED_USERS,
       warnings,
     },
   };

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { AddressSet } from '../relay/address.js';
 import { ConfigError } from './errors.js';
 import type { KeyLookup } from './vpopmail.js';
-import { parseChoice, parseInteger, parseSeconds } from './values.js';
+import { parseChoice, parseInteger, parseSeconds, parseWords } from './values.js';
 
 export type RelayStoreKind = 'file' | 'redis' | 'vpopmail' | 'none';
 
@@ -27,10 +27,6 @@ export interface RelayConfig {
 const DEFAULT_SERVICES = 'pop3 pop pop3s imap imaps';
 const DEFAULT_IGNORE = '127.0.0.0/8 ::1';
 
-function words(v: string): string[] {
-  return v.split(/[\s,]+/).filter(Boolean);
-}
-
 /** The relay_* keys. */
 export function parseRelayConfig(key: KeyLookup, confDir: string, runDir: string): RelayConfig {
   const path = (k: string, dflt?: string) => {
@@ -42,7 +38,7 @@ export function parseRelayConfig(key: KeyLookup, confDir: string, runDir: string
   const ignoreKey = key('relay_ignore');
   let ignore: AddressSet;
   try {
-    ignore = new AddressSet(words(ignoreKey?.value ?? DEFAULT_IGNORE));
+    ignore = new AddressSet(parseWords(ignoreKey?.value ?? DEFAULT_IGNORE));
   } catch (err) {
     throw new ConfigError(`${ignoreKey?.where ?? 'relay_ignore'}: ${(err as Error).message}`);
   }
@@ -55,7 +51,7 @@ export function parseRelayConfig(key: KeyLookup, confDir: string, runDir: string
     store: storeKey ? parseChoice(storeKey.value, storeKey.where, ['file', 'redis', 'vpopmail', 'none'] as const) : 'file',
     ttlS: ttl ? parseInteger(ttl.value, ttl.where, 1, 366 * 86400) : 1800,
     ignore,
-    services: new Set(words((key('relay_services')?.value ?? DEFAULT_SERVICES).toLowerCase())),
+    services: new Set(parseWords((key('relay_services')?.value ?? DEFAULT_SERVICES).toLowerCase())),
     file: path('relay_file', `${runDir}/relayers`)!,
     redisUrl: key('relay_redis')?.value ?? 'redis://127.0.0.1:6379/0',
     redisPrefix: key('relay_redis_prefix')?.value ?? 'authmux:relay:',

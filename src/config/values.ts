@@ -24,6 +24,11 @@ export function parseSeconds(value: string, where: string, minMs: number): numbe
   return ms;
 }
 
+/** A list of words separated by spaces or commas. */
+export function parseWords(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
 export function parseChoice<T extends string>(value: string, where: string, choices: readonly T[]): T {
   const v = value.toLowerCase() as T;
   if (!choices.includes(v)) throw new ConfigError(`${where}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);

@@ -3,12 +3,29 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { TempFail } from '../auth/types.js';
 import type { Logger } from '../log.js';
 import { canonicalIp } from './address.js';
-import { netstring, takeNetstring } from '../protocol/netstring.js';
+import { MAX_NETSTRING, netstring, NetstringReader } from '../protocol/netstring.js';
+import type { ConnectionLimits } from '../server/connection-limits.js';
+import { Deadlines, sweepPeriod } from '../server/deadlines.js';
 import { claimSocketPath, listenUnix } from '../server/run-dir.js';
+import { ThrottledWarning } from '../server/throttled-warning.js';
 
-/** Postfix keeps socketmap connections open between lookups; an idle one is closed after this. */
-const IDLE_MS = 300_000;
-const MAX_CONNECTIONS = 512;
+/**
+ * What one connection may have received and not yet answered: the longest
+ * request plus one read. Reading stops while a request is answered, so only
+ * a client that breaks the protocol comes near it.
+ */
+const MAX_BUFFERED_INPUT = MAX_NETSTRING + 16 + 65_536;
+/** Lookups answered in a row before other connections get a turn. */
+const LOOKUPS_PER_TURN = 64;
+
+export interface SocketmapOptions {
+  /** Shared by all the daemon's listeners. */
+  readonly limits: ConnectionLimits;
+  /** A request, once begun, must be complete within this; a client must also take each reply within it. */
+  readonly requestTimeoutMs: number;
+  /** Between requests a connection may stay this long; Postfix reconnects by itself. */
+  readonly idleTimeoutMs: number;
+}
 
 export type LiveCheck = (ip: string) => Promise<boolean> | boolean;
 
@@ -21,8 +38,17 @@ export type LiveCheck = (ip: string) => Promise<boolean> | boolean;
 export class SocketmapServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly deadlines: Deadlines;
+  /** Any local client can break the protocol on purpose, as often as it likes. */
+  private readonly closings: ThrottledWarning;
 
-  constructor(private readonly path: string, private readonly isLive: LiveCheck, private readonly log: Logger) {}
+  constructor(private readonly path: string, private readonly isLive: LiveCheck, private readonly log: Logger, private readonly opts: SocketmapOptions) {
+    this.deadlines = new Deadlines((s) => {
+      log.debug('relay socketmap: client idle, stalled mid-request or not reading its replies; connection closed');
+      s.destroy();
+    }, sweepPeriod(Math.min(opts.requestTimeoutMs, opts.idleTimeoutMs)));
+    this.closings = new ThrottledWarning(log, { one: 'relay socketmap connection closed', many: 'relay socketmap connections closed' });
+  }
 
   async answer(body: Buffer): Promise<string> {
     const text = body.toString('latin1');
@@ -39,43 +65,103 @@ export class SocketmapServer {
     }
   }
 
+  /**
+   * Many lookups per connection, answered in order. Reading pauses while a
+   * lookup is answered and while the client has not taken earlier replies
+   * (the socket is over its high-water mark), so a client that pipelines
+   * without reading is held back by the kernel's socket buffers, not by our
+   * memory: a connection holds at most one request and one read of input
+   * and a high-water mark of replies.
+   */
   private serve(sock: Socket): void {
-    if (this.sockets.size >= MAX_CONNECTIONS) {
-      sock.destroy();
-      return;
-    }
+    if (!this.opts.limits.admit(sock, this.path)) return;
     this.sockets.add(sock);
-    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      this.deadlines.delete(sock);
+    });
     sock.on('error', () => undefined);
-    sock.setTimeout(IDLE_MS, () => sock.destroy());
-    let buf: Buffer = Buffer.alloc(0);
+    const input = new NetstringReader();
     let busy = false;
+    let paused = false;
+    /** Set once a request has begun arriving: the time it has runs from then, not from each new byte. */
+    let requestDeadlineSet = false;
+    const waitForInput = () => {
+      if (input.buffered === 0) {
+        requestDeadlineSet = false;
+        input.shrink();
+        this.deadlines.set(sock, this.opts.idleTimeoutMs);
+      } else if (!requestDeadlineSet) {
+        requestDeadlineSet = true;
+        this.deadlines.set(sock, this.opts.requestTimeoutMs);
+      }
+      if (paused) {
+        paused = false;
+        sock.resume();
+      }
+    };
+    const replies: Buffer[] = [];
+    let replyBytes = 0;
+    /** Writes the gathered replies at once (a write each would cost more than the reply); waits while the client has not taken earlier ones. */
+    const send = async (): Promise<boolean> => {
+      if (replyBytes > 0) {
+        const ok = sock.write(replies.length === 1 ? replies[0]! : Buffer.concat(replies, replyBytes));
+        replies.length = 0;
+        replyBytes = 0;
+        if (!ok) {
+          this.deadlines.set(sock, this.opts.requestTimeoutMs);
+          await drained(sock);
+          this.deadlines.delete(sock);
+        }
+      }
+      return !sock.destroyed;
+    };
     const pump = async () => {
-      if (busy) return;
       busy = true;
       try {
         for (;;) {
-          const t = takeNetstring(buf);
-          if (t.kind === 'more') return;
+          const t = input.take();
+          if (t.kind === 'more') break;
           if (t.kind === 'bad') {
-            this.log.warn(`relay socketmap: malformed request (${t.why}); connection closed`);
+            this.closings.warn(`malformed request (${t.why})`);
             sock.destroy();
             return;
           }
-          buf = t.rest;
-          const reply = await this.answer(t.body);
+          if (!paused) {
+            paused = true;
+            sock.pause();
+          }
+          requestDeadlineSet = false;
+          // The store's own timeouts bound the answer.
+          this.deadlines.delete(sock);
+          const reply = netstring(await this.answer(t.body));
           if (sock.destroyed) return;
-          sock.write(netstring(reply));
+          replies.push(reply);
+          replyBytes += reply.length;
+          if (replies.length === LOOKUPS_PER_TURN || replyBytes >= sock.writableHighWaterMark) {
+            if (!(await send())) return;
+            // Other connections get a turn before this one goes on.
+            await new Promise((r) => setImmediate(r));
+            if (sock.destroyed) return;
+          }
         }
+        if (!(await send())) return;
       } finally {
         busy = false;
       }
+      waitForInput();
     };
     sock.on('data', (chunk: Buffer) => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      // A running pump picks up what arrives while it awaits an answer.
-      void pump();
+      input.push(chunk);
+      if (input.buffered > MAX_BUFFERED_INPUT) {
+        this.closings.warn('more than a request sent without waiting for the replies');
+        sock.destroy();
+        return;
+      }
+      // A running pump takes what arrives while it awaits an answer.
+      if (!busy) void pump();
     });
+    waitForInput();
   }
 
   async start(): Promise<void> {
@@ -88,6 +174,8 @@ export class SocketmapServer {
   }
 
   async close(): Promise<void> {
+    this.deadlines.stop();
+    this.closings.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     try {
@@ -96,4 +184,17 @@ export class SocketmapServer {
       // Already gone.
     }
   }
+}
+
+/** Resolves when the client has taken enough replies, or is gone. */
+function drained(s: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }

@@ -13,7 +13,10 @@ import { DOOR_CODEC, encodeDoorReply, type DoorRequest } from '../protocol/check
 import { createRelayTracker } from '../relay/index.js';
 import { SocketmapServer } from '../relay/socketmap.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
+import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
 import { MuxServer } from './mux-server.js';
+import { loadPeerUid, type PeerUid } from './peer-credentials.js';
+import { resolveTrustedUsers } from './trusted-users.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 
 function toAuthRequest(r: SaslauthdRequest): AuthRequest {
@@ -27,6 +30,28 @@ async function buildAuthenticator(config: Config, verifier: Verifier, log: Logge
   return new Authenticator({ backend: await createBackend(config, log), verifier, cache, combineRealm: config.combineRealm });
 }
 
+/** One set of limits for every socket the daemon serves: they share its descriptors. */
+function connectionLimits(config: Config, log: Logger): ConnectionLimits {
+  const shortfall = descriptorShortfall(config.maxConnections);
+  if (shortfall) log.warn(shortfall);
+  let peerUid: PeerUid | undefined;
+  try {
+    peerUid = loadPeerUid();
+  } catch (err) {
+    log.warn(`peer credentials cannot be read (${(err as Error).message}): max_connections_per_user is not applied`);
+  }
+  let trusted;
+  try {
+    trusted = resolveTrustedUsers(config.trustedUsers);
+  } catch (err) {
+    log.warn(`trusted_users: ${(err as Error).message}; only root is trusted`);
+    trusted = resolveTrustedUsers([], Buffer.alloc(0));
+  }
+  if (trusted.absent.length > 0) log.debug(`trusted_users: no such account here: ${trusted.absent.join(' ')}`);
+  log.info(`connections: at most ${config.maxConnections}; ${config.maxConnectionsPerUser} per user except ${trusted.described.join(' ')}`);
+  return new ConnectionLimits({ maxConnections: config.maxConnections, maxPerUser: config.maxConnectionsPerUser, trustedUids: trusted.uids }, log, peerUid);
+}
+
 /** The running saslauthd replacement: run dir, socket, pipeline, reload and stop. */
 export class Daemon {
   private config: Config;
@@ -37,16 +62,18 @@ export class Daemon {
   private readonly door: MuxServer<DoorRequest> | undefined;
   private readonly socketmap: SocketmapServer | undefined;
 
-  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined) {
+  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
-    this.socketmap = relay && config.relay.socketmap ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log) : undefined;
+    this.socketmap = relay && config.relay.socketmap
+      ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
+      : undefined;
     this.verifier = verifier;
     this.authenticator = authenticator;
     this.server = new MuxServer({
       socketPath: config.socketPath,
       codec: SASLAUTHD_CODEC,
       requestTimeoutMs: config.requestTimeoutMs,
-      maxConnections: config.maxConnections,
+      limits,
       log,
       handle: (r, gone) => this.handle(r, gone),
     });
@@ -55,7 +82,7 @@ export class Daemon {
           socketPath: config.checkpassword.socket,
           codec: DOOR_CODEC,
           requestTimeoutMs: config.requestTimeoutMs,
-          maxConnections: config.maxConnections,
+          limits,
           log,
           handle: (r, gone) => this.handleDoor(r, gone),
         })
@@ -71,7 +98,7 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log), await createRelayTracker(config, log));
+    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log), await createRelayTracker(config, log), connectionLimits(config, log));
     const ready = d.authenticator.backend.check?.();
     if (ready) log.info(ready);
     await d.server.listen();
@@ -149,6 +176,8 @@ export class Daemon {
     }
     const relayKeys = (c: Config) => JSON.stringify({ ...c.relay, ignore: c.relay.ignore.text, services: [...c.relay.services] });
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
+    const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
+    if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
     const fresh = await buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
@@ -163,6 +192,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close()]);
+    this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);
     await this.authenticator.backend.close?.();

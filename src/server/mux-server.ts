@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { peerHungUp } from '../os/hangup.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import { Deadlines, sweepPeriod } from './deadlines.js';
 import { listenUnix, removeQuietly } from './run-dir.js';
 
 /** What the server needs of a protocol: all pure, no sockets. */
@@ -18,7 +20,8 @@ export interface MuxServerOptions<Req> {
   readonly codec: RequestCodec<Req>;
   /** A client must send its whole request within this time, or it is dropped without a reply. */
   readonly requestTimeoutMs: number;
-  readonly maxConnections: number;
+  /** Shared by all the daemon's listeners. */
+  readonly limits: ConnectionLimits;
   readonly log: Logger;
   /**
    * Answers one decoded request with the encoded reply; must not throw.
@@ -33,8 +36,9 @@ const LINGER_MS = 2000;
 
 /**
  * A Unix socket with saslauthd's exchange: one request per connection,
- * reply, half-close, drain, close. Owns connection limits and timeouts; the
- * protocol itself is the codec's (saslauthd's mux, or the checkpassword door).
+ * reply, half-close, drain, close. Owns its timeouts and admits connections
+ * through the daemon's shared limits; the protocol itself is the codec's
+ * (saslauthd's mux, or the checkpassword door).
  */
 export class MuxServer<Req> {
   private readonly server: Server;
@@ -42,31 +46,20 @@ export class MuxServer<Req> {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private closing = false;
-  /** When each open connection must be gone; one sweep timer instead of a timer per connection. */
-  private readonly deadlines = new Map<Socket, number>();
-  private sweeper: NodeJS.Timeout | undefined;
+  /** When each open connection must be gone. */
+  private readonly deadlines: Deadlines;
 
   constructor(private readonly opts: MuxServerOptions<Req>) {
     this.server = createServer({ allowHalfOpen: true }, (s) => this.accept(s));
-    this.server.maxConnections = opts.maxConnections;
-    this.server.on('drop', () => opts.log.warn(`connection refused: max_connections (${opts.maxConnections}) reached`));
-  }
-
-  private sweep(): void {
-    const now = performance.now();
-    for (const [s, deadline] of this.deadlines) {
-      if (now < deadline) continue;
-      if (!s.writableEnded) this.opts.log.debug('client sent no complete request in time; connection dropped');
+    this.deadlines = new Deadlines((s) => {
+      if (!s.writableEnded) opts.log.debug('client sent no complete request in time; connection dropped');
       s.destroy();
-    }
+    }, sweepPeriod(opts.requestTimeoutMs));
   }
 
   async listen(): Promise<void> {
     // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.
     await listenUnix(this.server, this.opts.socketPath, 0o777);
-    const every = Math.max(50, Math.min(1000, this.opts.requestTimeoutMs / 4));
-    this.sweeper = setInterval(() => this.sweep(), every);
-    this.sweeper.unref();
   }
 
   private accept(s: Socket): void {
@@ -74,8 +67,9 @@ export class MuxServer<Req> {
       s.destroy();
       return;
     }
+    if (!this.opts.limits.admit(s, this.opts.socketPath)) return;
     this.sockets.add(s);
-    this.deadlines.set(s, performance.now() + this.opts.requestTimeoutMs);
+    this.deadlines.set(s, this.opts.requestTimeoutMs);
     s.on('close', () => {
       this.sockets.delete(s);
       this.deadlines.delete(s);
@@ -86,7 +80,7 @@ export class MuxServer<Req> {
     let gone: AbortController | undefined;
     const reply = (bytes: Buffer) => {
       if (s.destroyed) return;
-      this.deadlines.set(s, performance.now() + LINGER_MS);
+      this.deadlines.set(s, LINGER_MS);
       s.end(bytes, () => {
         if (s.readableEnded) s.destroy();
       });
@@ -141,7 +135,7 @@ export class MuxServer<Req> {
   /** Stops accepting, lets requests being checked finish and answer, then closes everything. */
   async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
-    clearInterval(this.sweeper);
+    this.deadlines.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.inFlight > 0) {
       await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);

@@ -69,7 +69,8 @@ export function listenUnix(server: Server, path: string, mode: number): Promise<
     try {
       server.once('error', reject);
       // The bind happens within this call, so the umask is back before anything else runs.
-      server.listen({ path, backlog: 511 }, () => {
+      // The kernel caps it at somaxconn (4096 on Debian 12): room for a burst, queued as saslauthd's callers expect.
+      server.listen({ path, backlog: 4096 }, () => {
         server.off('error', reject);
         const st = lstatSync(path);
         if (!st.isSocket()) reject(new ConfigError(`${path} is not our socket after listening; refusing to serve`));

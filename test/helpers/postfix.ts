@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './fixtures.js';
@@ -80,4 +80,12 @@ export class PrivatePostfix {
       // Not running.
     }
   }
+}
+
+/** swaks from `from` (a loopback address) to a remote recipient through Postfix on `port`; the RCPT reply code. */
+export function relayAttempt(port: number, from: string): string {
+  const r = spawnSync('swaks', ['--server', `127.0.0.1:${port}`, '--local-interface', from, '--to', 'someone@remote.example', '--from', 'carol@authmux.test', '--quit-after', 'RCPT', '--timeout', '10'], { encoding: 'utf8' });
+  const m = /RCPT TO:<someone@remote\.example>\s*\n\s*<[~*-]*\s+(\d{3})/.exec(r.stdout + r.stderr);
+  if (!m) throw new Error(`no RCPT reply from swaks:\n${r.stdout}${r.stderr}`);
+  return m[1]!;
 }

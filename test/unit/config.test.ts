@@ -96,6 +96,20 @@ test('keys: files relative to the config file, unknown keys warn, bad values nam
   assert.throws(() => serve(['-O', confFile('mech: shadow\ncrypt_engine: gpu\n')]), /:2: expected one of auto, libxcrypt, js/);
 });
 
+test('connection limits: defaults leave room for 2,000 logins from the MTA; trusted_users is a list; idle_timeout in seconds', () => {
+  const d = serve(['-a', 'shadow', '-O', confFile('')]);
+  assert.equal(d.maxConnections, 4096);
+  assert.equal(d.maxConnectionsPerUser, 32);
+  assert.deepEqual(d.trustedUsers, ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp']);
+  assert.equal(d.idleTimeoutMs, 60_000);
+  const c = serve(['-a', 'shadow', '-O', confFile('max_connections_per_user: 4\ntrusted_users: postfix, www-data 33\nidle_timeout: 2.5\n')]);
+  assert.equal(c.maxConnectionsPerUser, 4);
+  assert.deepEqual(c.trustedUsers, ['postfix', 'www-data', '33']);
+  assert.equal(c.idleTimeoutMs, 2500);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('max_connections_per_user: 0\n')]), /:1: 0 is out of range/);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('idle_timeout: soon\n')]), /:1: expected seconds/);
+});
+
 test('-h and -v are answered without a config', () => {
   assert.equal(parseSaslauthdArgs(['-h'], {}).action, 'help');
   assert.equal(parseSaslauthdArgs(['-v'], {}).action, 'version');
