@@ -1,9 +1,9 @@
-import { appendFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import pino from 'pino';
 import type { LogTarget } from './config/config.js';
 import { assertPrivateDir, openAppend } from './os/safe-files.js';
+import { openDatagramSender } from './os/unix-dgram.js';
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -21,15 +21,12 @@ export interface LogOptions {
   readonly ident: string;
 }
 
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 const SYSLOG_FACILITY_AUTH = 4;
+const SYSLOG_SEVERITY: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+const WORD: Record<Level, string> = { error: 'error', warn: 'warning', info: 'info', debug: 'debug' };
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function syslogSeverity(level: number): number {
-  if (level >= 50) return 3; // err
-  if (level >= 40) return 4; // warning
-  if (level >= 30) return 6; // info
-  return 7; // debug
-}
 
 /** RFC 3164 timestamp: "Nov  2 07:05:09", local time, day padded with a space. */
 function rfc3164Time(d: Date): string {
@@ -37,22 +34,14 @@ function rfc3164Time(d: Date): string {
   return `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, ' ')} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
 }
 
-
+/** Where lines go: each target renders a text line its own way, and takes a JSON line as it is. */
 interface Sink {
-  write(line: string, level: number, msg: string): void;
+  text(level: Level, msg: string): void;
+  json(level: Level, line: string): void;
   close(): void;
 }
 
 function syslogSink(path: string, ident: string): Sink {
-  const require = createRequire(import.meta.url);
-  const unix = require('unix-dgram') as {
-    createSocket(type: 'unix_dgram'): {
-      on(ev: 'error', cb: (err: Error) => void): void;
-      send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;
-      close(): void;
-    };
-  };
-  const sock = unix.createSocket('unix_dgram');
   let warned = false;
   const fallback = (err: Error, line: string) => {
     // Losing auth logs silently would hide attacks: say so once and keep them on stderr.
@@ -62,42 +51,23 @@ function syslogSink(path: string, ident: string): Sink {
     }
     process.stderr.write(line);
   };
-  sock.on('error', (err) => {
+  const sock = openDatagramSender((err) => {
     if (!warned) fallback(err, '');
   });
-  return {
-    write(_line, level, msg) {
-      const text = `<${SYSLOG_FACILITY_AUTH * 8 + syslogSeverity(level)}>${rfc3164Time(new Date())} ${ident}[${process.pid}]: ${msg}`;
-      const buf = Buffer.from(text, 'utf8');
-      try {
-        sock.send(buf, 0, buf.length, path, (err) => {
-          if (err) fallback(err, `${ident}[${process.pid}]: ${msg}\n`);
-        });
-      } catch (err) {
-        fallback(err as Error, `${ident}[${process.pid}]: ${msg}\n`);
-      }
-    },
-    close() {
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
-    },
+  const send = (level: Level, msg: string) => {
+    const text = `<${SYSLOG_FACILITY_AUTH * 8 + SYSLOG_SEVERITY[level]}>${rfc3164Time(new Date())} ${ident}[${process.pid}]: ${msg}`;
+    sock.send(Buffer.from(text, 'utf8'), path, (err) => err && fallback(err, `${ident}[${process.pid}]: ${msg}\n`));
   };
+  return { text: send, json: (level, line) => send(level, line.trimEnd()), close: () => sock.close() };
 }
 
-function makeSink(opts: LogOptions): Sink {
-  const { target, format, ident } = opts;
-  const text = (level: number, msg: string) => {
-    const lvl = level >= 50 ? 'error' : level >= 40 ? 'warning' : level >= 30 ? 'info' : 'debug';
-    return `${new Date().toISOString()} ${ident}[${process.pid}]: ${lvl}: ${msg}\n`;
-  };
+function makeSink(target: LogTarget, ident: string): Sink {
   if (target.kind === 'syslog') return syslogSink(target.path, ident);
   if (target.kind === 'stderr') {
     return {
       // The -d format of saslauthd, so existing log watchers keep matching.
-      write: (line, _level, msg) => void process.stderr.write(format === 'json' ? line : `${ident}[${process.pid}] :${msg}\n`),
+      text: (_level, msg) => void process.stderr.write(`${ident}[${process.pid}] :${msg}\n`),
+      json: (_level, line) => void process.stderr.write(line),
       close: () => undefined,
     };
   }
@@ -105,40 +75,35 @@ function makeSink(opts: LogOptions): Sink {
   assertPrivateDir(dirname(target.path), 'log_target');
   const fd = openAppend(target.path);
   return {
-    write: (line, level, msg) => void writeSync(fd, format === 'json' ? line : text(level, msg)),
+    text: (level, msg) => void writeSync(fd, `${new Date().toISOString()} ${ident}[${process.pid}]: ${WORD[level]}: ${msg}\n`),
+    json: (_level, line) => void writeSync(fd, line),
     close: () => closeSync(fd),
   };
 }
 
+/**
+ * Text lines are rendered straight from the message; JSON lines are pino's,
+ * handed to the target as pino wrote them. Either way each line is made once.
+ */
 export function createLogger(opts: LogOptions): Logger {
-  const sink = makeSink(opts);
-  const stream = {
-    write(line: string) {
-      let level = 30;
-      let msg = '';
-      try {
-        const o = JSON.parse(line) as { level?: number; msg?: string };
-        level = o.level ?? 30;
-        msg = o.msg ?? '';
-      } catch {
-        msg = line.trimEnd();
-      }
-      sink.write(line, level, msg);
-    },
+  const sink = makeSink(opts.target, opts.ident);
+  const lowest = opts.verbose ? 0 : 1;
+  const enabled = (level: Level) => LEVELS.indexOf(level) >= lowest;
+  if (opts.format === 'text') {
+    const at = (level: Level) => (msg: string) => void (enabled(level) && sink.text(level, msg));
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), close: () => sink.close() };
+  }
+  // pino writes to its stream within the call that logs, so the level of the line being written is known here.
+  let writing: Level = 'info';
+  const p = pino(
+    { level: opts.verbose ? 'debug' : 'info', base: { ident: opts.ident }, timestamp: pino.stdTimeFunctions.isoTime },
+    { write: (line: string) => sink.json(writing, line) },
+  );
+  const at = (level: Level) => (msg: string, fields?: Record<string, unknown>) => {
+    writing = level;
+    p[level](fields ?? {}, msg);
   };
-  const p = pino({ level: opts.verbose ? 'debug' : 'info', base: { ident: opts.ident }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
-  return {
-    debug: (msg, fields) => p.debug(fields ?? {}, msg),
-    info: (msg, fields) => p.info(fields ?? {}, msg),
-    warn: (msg, fields) => p.warn(fields ?? {}, msg),
-    error: (msg, fields) => p.error(fields ?? {}, msg),
-    close: () => sink.close(),
-  };
-}
-
-/** A logger for command-line tools before any config is read. */
-export function stderrLine(prefix: string, msg: string): void {
-  appendFileSync(2, `${prefix}: ${msg}\n`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), close: () => sink.close() };
 }
 
 /** A logger whose destination can be replaced on reload while every holder keeps its reference. */

@@ -3,7 +3,8 @@ import type { CredentialCache } from './cache.js';
 import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
 import { Abandoned } from '../crypt/queue.js';
 import { decoyOf, defaultDecoy } from '../crypt/schemes.js';
-import { TempFail, type AuthenticateOptions, type AuthRequest, type Backend, type PasswordRecord, type Result } from './types.js';
+import { TempFail } from '../errors.js';
+import type { AuthenticateOptions, AuthRequest, Backend, PasswordRecord, Result } from './types.js';
 
 export interface AuthenticatorOptions {
   readonly backend: Backend;

@@ -1,21 +1,23 @@
-import type { Backend } from '../auth/types.js';
-import type { Config } from '../config/config.js';
+import type { Config, Mech } from '../config/config.js';
+import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../log.js';
+import type { Backend } from './types.js';
+
+type Open = (config: Config, log: Logger) => Promise<Backend>;
 
 /**
- * The password source that `-a` (or the config key mech) names. Each is
- * imported only when chosen: the checkpassword program starts once per POP
- * login and must not load SQL drivers to read /etc/shadow.
+ * Cyrus's mechanism table: the password source `-a` (or the key mech)
+ * names. Each is imported only when chosen: the checkpassword program starts
+ * once per POP login and must not load SQL drivers to read /etc/shadow.
  */
+const MECHANISMS: Record<Mech, Open> = {
+  shadow: async (c) => (await import('./shadow.js')).createShadowBackend(c.passwdFile, c.shadowFile),
+  getpwent: async (c) => (await import('./shadow.js')).createGetpwentBackend(c.passwdFile),
+  sasldb: async (c) => (await import('./sasldb/backend.js')).createSasldbBackend(c.sasldbPath, c.sasldbDefaultRealm),
+  vpopmail: async (c, log) => (await import('./vpopmail/backend.js')).createVpopmailBackend(c.vpopmail!, log),
+};
+
 export async function createBackend(config: Config, log: Logger): Promise<Backend> {
-  switch (config.mech) {
-    case 'shadow':
-      return (await import('./shadow.js')).createShadowBackend(config.passwdFile, config.shadowFile);
-    case 'getpwent':
-      return (await import('./shadow.js')).createGetpwentBackend(config.passwdFile);
-    case 'sasldb':
-      return (await import('./sasldb/backend.js')).createSasldbBackend(config.sasldbPath, config.sasldbDefaultRealm);
-    case 'vpopmail':
-      return (await import('./vpopmail/backend.js')).createVpopmailBackend(config.vpopmail!, log);
-  }
+  if (!config.mech) throw new ConfigError('no mechanism: give -a or the config key mech');
+  return MECHANISMS[config.mech](config, log);
 }

@@ -1,4 +1,4 @@
-import type { AuthRequest, Backend, PasswordRecord } from '../auth/types.js';
+import type { Backend, LookupRequest, PasswordRecord } from './types.js';
 import { parsePasswd, parseShadow, shadowPolicy } from './unix-files.js';
 import { WatchedFile } from './watched-file.js';
 
@@ -8,8 +8,7 @@ export function createShadowBackend(passwdFile: string, shadowFile: string): Bac
   const shadow = new WatchedFile(shadowFile, parseShadow);
   return {
     mech: 'shadow',
-    terseReplies: false,
-    lookup(req: AuthRequest): PasswordRecord | undefined {
+    lookup(req: LookupRequest): PasswordRecord | undefined {
       const pw = passwd.get().get(req.login);
       if (!pw) return undefined;
       const sp = shadow.get().get(pw.name);
@@ -18,6 +17,8 @@ export function createShadowBackend(passwdFile: string, shadowFile: string): Bac
         user: pw.name,
         secret: sp.hash,
         secretIsPlaintext: false,
+        system: true,
+        mayRelay: true,
         uid: pw.uid,
         gid: pw.gid,
         home: pw.home,
@@ -34,11 +35,10 @@ export function createGetpwentBackend(passwdFile: string): Backend {
   const passwd = new WatchedFile(passwdFile, parsePasswd);
   return {
     mech: 'getpwent',
-    terseReplies: false,
-    lookup(req: AuthRequest): PasswordRecord | undefined {
+    lookup(req: LookupRequest): PasswordRecord | undefined {
       const pw = passwd.get().get(req.login);
       if (!pw) return undefined;
-      return { user: pw.name, secret: pw.passwd, secretIsPlaintext: false, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
+      return { user: pw.name, secret: pw.passwd, secretIsPlaintext: false, system: true, mayRelay: true, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
     },
     generation: () => passwd.generation(),
   };

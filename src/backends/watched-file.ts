@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { TempFail } from '../auth/types.js';
+import { TempFail } from '../errors.js';
 
 /**
  * A file parsed once and parsed again when it changes, so that a `passwd`,

@@ -1,9 +1,10 @@
 import { closeSync, readSync, writeSync } from 'node:fs';
 import type { AuthRequest } from '../auth/types.js';
-import { parseSaslauthdArgs, type Config } from '../config/config.js';
-import { askDaemon } from '../checkpassword/ask-daemon.js';
-import { clientIpFrom, serviceFrom, underDovecot } from '../checkpassword/environment.js';
-import { identityFor, UnsafeHome, type Identity } from '../checkpassword/identity.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { askDaemon } from '../doors/checkpassword/ask-daemon.js';
+import { underDovecot } from '../doors/checkpassword/environment.js';
+import { exitFor, toAuthRequest } from '../doors/checkpassword-program.js';
+import { identityFor, UnsafeHome, type Identity } from '../doors/checkpassword/identity.js';
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import { snapshotInherited, stillInherited } from '../os/inherited-fds.js';
@@ -61,20 +62,6 @@ function readFd3(inherited: boolean): Buffer {
   return buf.subarray(0, len);
 }
 
-function requestFrom(config: Config, login: Buffer, password: Buffer, timestamp: Buffer, env: NodeJS.ProcessEnv): AuthRequest {
-  let user = login.toString('latin1');
-  let realm = '';
-  // sasldb keys carry the realm apart: alice@example.com is alice in realm example.com.
-  const at = user.lastIndexOf('@');
-  if (config.mech === 'sasldb' && at > 0) {
-    realm = user.slice(at + 1);
-    user = user.slice(0, at);
-  }
-  const clientIp = clientIpFrom(env);
-  const base = { login: user, password, service: serviceFrom(env, config.checkpassword.defaultService), realm, challenge: timestamp };
-  return clientIp ? { ...base, clientIp } : base;
-}
-
 async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
   const socket = config.checkpassword.socket;
   if (socket) {
@@ -87,17 +74,17 @@ async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
       timestamp: req.challenge ?? Buffer.alloc(0),
     }, DAEMON_TIMEOUT_MS);
   }
-  const { checkDirect } = await import('../checkpassword/check-direct.js');
+  const { checkDirect } = await import('../doors/checkpassword/check-direct.js');
   return checkDirect(config, req, stderrLog);
 }
 
-async function recordRelay(config: Config, req: AuthRequest, flags: number | undefined): Promise<void> {
+async function recordRelay(config: Config, req: AuthRequest, mayRelay: boolean): Promise<void> {
   if (config.relay.store === 'none' || !req.clientIp) return;
   const { createRelayTracker } = await import('../relay/index.js');
   const relay = await createRelayTracker(config, stderrLog);
   if (!relay) return;
   try {
-    await relay.recordLogin({ service: req.service, clientIp: req.clientIp, flags, user: req.login });
+    await relay.recordLogin({ service: req.service, clientIp: req.clientIp, mayRelay, user: req.login });
   } catch (err) {
     say(`relay grant for ${req.clientIp} not recorded: ${(err as Error).message}`);
   } finally {
@@ -161,21 +148,20 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     if (input.kind === 'misuse') throw new Exit(EXIT.misuse, input.why);
     let config: Config;
     try {
-      const inv = parseSaslauthdArgs([], env);
-      if (inv.action !== 'serve') throw new Error('unreachable');
-      config = inv.config;
+      config = loadConfig({ env });
+      // Asking the daemon, the daemon's mechanism decides; checking here, this configuration must name one.
+      if (!config.checkpassword.socket && !config.mech) throw new Error('no mechanism: set the key mech');
     } catch (err) {
       throw new Exit(EXIT.temporary, `configuration: ${(err as Error).message}`);
     }
-    const req = requestFrom(config, input.login, input.password, input.timestamp, env);
+    const req = toAuthRequest(input, env, config.checkpassword.defaultService);
     const who = logLine`[user=${req.login}] [service=${req.service}]` + (req.clientIp ? logLine` [client=${req.clientIp}]` : '');
     // The daemon works on the answer while the FFI loads (it is needed only to exec); checking here, the hash needs it first.
     const pending = config.checkpassword.socket ? check(config, req) : undefined;
     const posix = loadPosix();
     const blocking = [0, 1, 2].map((fd) => posix.nonBlocking(fd));
     const reply = await (pending ?? check(config, req));
-    if (reply.kind === 'temp') throw new Exit(EXIT.temporary, `temporary failure ${who}: ${reply.reason}`);
-    if (reply.kind === 'no') throw new Exit(EXIT.refused, `auth failure ${who}: ${reply.reason}`);
+    if (reply.kind !== 'ok') throw new Exit(exitFor(reply), `${reply.kind === 'no' ? 'auth failure' : 'temporary failure'} ${who}: ${reply.reason}`);
     let id: Identity;
     try {
       id = identityFor(config, reply.account);
@@ -184,7 +170,7 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     }
     if (id.uid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 never logs in through checkpassword`);
     // Asking the daemon, the daemon recorded the grant; checking here, this program does, before the session starts.
-    if (!config.checkpassword.socket) await recordRelay(config, req, reply.account.flags);
+    if (!config.checkpassword.socket) await recordRelay(config, req, reply.account.mayRelay);
     return become(posix, id, argv, env, blocking, inherited);
   } catch (err) {
     if (err instanceof Exit) {

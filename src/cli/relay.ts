@@ -1,7 +1,7 @@
-import { parseSaslauthdArgs, type Config } from '../config/config.js';
-import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/config.js';
 import { getopt } from '../config/getopt.js';
 import type { Logger } from '../log.js';
+import { grantLines, inGrantOrder } from '../relay/grant-lines.js';
 import { RelayInputError, type RelayTracker } from '../relay/tracker.js';
 
 const USAGE = `usage: authmux relay [-O config] [-m rundir] command
@@ -19,20 +19,6 @@ function say(msg: string): void {
 }
 
 const cliLog: Logger = { debug: () => undefined, info: () => undefined, warn: say, error: say, close: () => undefined };
-
-function loadConfig(o: string | undefined, m: string | undefined): Config {
-  const args = [...(o ? ['-O', o] : []), ...(m ? ['-m', m] : [])];
-  // The relay commands need no mechanism; a config that names none is still theirs.
-  for (const extra of [[], ['-a', 'shadow']]) {
-    try {
-      const inv = parseSaslauthdArgs([...extra, ...args], process.env);
-      if (inv.action === 'serve') return inv.config;
-    } catch (err) {
-      if (!(err instanceof ConfigError) || !/no mechanism/.test(err.message) || extra.length > 0) throw err;
-    }
-  }
-  throw new ConfigError('cannot read the configuration');
-}
 
 function minutesArg(text: string | undefined, dflt: number): number {
   if (text === undefined) return dflt;
@@ -65,14 +51,12 @@ async function run(relay: RelayTracker, sub: string, args: readonly string[]): P
     }
     case 'list': {
       if (args.length > 1) break;
-      const lines = (await relay.live(minutesArg(args[0], ttl))).map(([ip, at]) => `${ip} ${at}\n`);
-      process.stdout.write(lines.join(''));
+      process.stdout.write(grantLines(await relay.live(minutesArg(args[0], ttl))));
       return 0;
     }
     case 'dump': {
       if (args.length > 0) break;
-      const all = (await relay.store.entries()).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-      process.stdout.write(all.map(([ip, at]) => `${ip} ${at}\n`).join(''));
+      process.stdout.write(grantLines(inGrantOrder(await relay.store.entries())));
       return 0;
     }
   }
@@ -96,7 +80,7 @@ export async function relayMain(argv: readonly string[]): Promise<number> {
   const m = opts.last.get('m');
   let relay: RelayTracker | undefined;
   try {
-    const config = loadConfig(typeof o === 'string' ? o : undefined, typeof m === 'string' ? m : undefined);
+    const config = loadConfig({ file: typeof o === 'string' ? o : undefined, env: process.env, flags: { runDir: typeof m === 'string' ? m : undefined } });
     const { createRelayTracker } = await import('../relay/index.js');
     relay = await createRelayTracker(config, cliLog);
     if (!relay) {

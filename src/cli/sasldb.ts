@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { openSasldb } from '../backends/sasldb/backend.js';
 import { deleteTextUser, setTextUser } from '../backends/sasldb/text-edit.js';
-import { parseSaslauthdArgs } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
 import { ConfigError } from '../config/errors.js';
 import { getopt } from '../config/getopt.js';
 
@@ -21,9 +21,8 @@ interface Target {
 /** The file and default realm, from the config every command finds the same way (-O, AUTHMUX_CONFIG, default). */
 function target(opts: ReturnType<typeof getopt>, fileArg: string | undefined): Target {
   const o = opts.last.get('O');
-  const inv = parseSaslauthdArgs(['-a', 'sasldb', ...(typeof o === 'string' ? ['-O', o] : [])], process.env);
-  if (inv.action !== 'serve') throw new Error('unreachable: no -h or -v was given');
-  return { file: fileArg ?? inv.config.sasldbPath, defaultRealm: inv.config.sasldbDefaultRealm };
+  const config = loadConfig({ file: typeof o === 'string' ? o : undefined, env: process.env });
+  return { file: fileArg ?? config.sasldbPath, defaultRealm: config.sasldbDefaultRealm };
 }
 
 function splitLogin(login: string, defaultRealm: string): [string, string] {

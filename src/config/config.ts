@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { cpus, hostname } from 'node:os';
-import type { CryptEngine } from '../crypt/verifier.js';
+import { dirname, resolve } from 'node:path';
+import { cpus } from 'node:os';
 import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
-import { parseBool, parseChoice, parseInteger, parseSeconds, parseWords } from './values.js';
-import { parseRelayConfig, type RelayConfig } from './relay.js';
-import { parseVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
+import { BYTES_PER_CACHE_ENTRY, KEYS, readKeys, type Setting } from './keys.js';
+import { parseInteger } from './values.js';
+import { buildRelayConfig, type RelayConfig } from './relay.js';
+import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
@@ -19,9 +19,12 @@ export type Mech = (typeof SUPPORTED_MECHS)[number];
 const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
 
 export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
+/** Which hash verifier: libxcrypt when it loads, the pure-JS fallbacks, or either (auto). */
+export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
 
 export interface Config {
-  readonly mech: Mech;
+  /** -a or the key mech; only the daemon and the checkpassword program need one. */
+  readonly mech: Mech | undefined;
   readonly runDir: string;
   readonly socketPath: string;
   readonly pidFile: string;
@@ -73,66 +76,8 @@ export type SaslauthdInvocation =
   | { readonly action: 'help' }
   | { readonly action: 'serve'; readonly config: Config; readonly argv: readonly string[] };
 
-/** Keys understood in the config file, with the text used for warnings and docs. */
-export const CONFIG_KEYS = [
-  'mech',
-  'passwd_file',
-  'shadow_file',
-  'sasldb_path',
-  'sasldb_default_realm',
-  'cache',
-  'cache_ttl',
-  'cache_size',
-  'log_target',
-  'log_format',
-  'syslog_path',
-  'request_timeout',
-  'idle_timeout',
-  'max_connections',
-  'max_connections_per_user',
-  'trusted_users',
-  'crypt_engine',
-  'vpopmail_sql',
-  'vpopmail_config_file',
-  'vpopmail_driver',
-  'vpopmail_layout',
-  'vpopmail_default_domain',
-  'vpopmail_clear_passwords',
-  'vpopmail_lastauth',
-  'vpopmail_service_flags',
-  'vpopmail_query_timeout',
-  'vpopmail_pool_size',
-  'checkpassword_socket',
-  'checkpassword_service',
-  'virtual_user',
-  'virtual_home',
-  'relay_store',
-  'relay_ttl',
-  'relay_ignore',
-  'relay_services',
-  'relay_file',
-  'relay_redis',
-  'relay_redis_prefix',
-  'relay_datagram',
-  'relay_socketmap',
-  'relay_text_map',
-  'relay_rebuild_command',
-  'relay_cdb',
-  'relay_cdb_rules',
-  'relay_expire_interval',
-] as const;
-
-const DEFAULT_CACHE_TTL_S = 28800;
-/** saslauthd sizes its cache in kilobytes of shared memory; about this many bytes an entry. */
-const BYTES_PER_CACHE_ENTRY = 100;
-const DEFAULT_CACHE_ENTRIES = 10_000;
-/** A burst of 2,000 logins from the MTA fits in the half ordinary users can never take. */
-const DEFAULT_MAX_CONNECTIONS = 4096;
-const DEFAULT_MAX_CONNECTIONS_PER_USER = 32;
-/** The accounts MTAs and IMAP servers run as on Debian and elsewhere; those a system lacks are skipped. */
-export const DEFAULT_TRUSTED_USERS = ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp'];
-/** Postfix closes an idle socketmap connection after 10 s and reconnects when it needs one. */
-const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** Every key the configuration file knows, in the table's order. */
+export const CONFIG_KEYS = Object.keys(KEYS) as ReadonlyArray<keyof typeof KEYS>;
 
 /** Every command finds the config file the same way: -O, then AUTHMUX_CONFIG, then the default. */
 export function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv): { path: string; required: boolean } {
@@ -142,7 +87,7 @@ export function locateConfigFile(explicit: string | undefined, env: NodeJS.Proce
   return { path: DEFAULT_CONFIG_FILE, required: false };
 }
 
-function readConf(path: string, required: boolean): Map<string, { value: string; where: string }> | undefined {
+function readSettings(path: string, required: boolean): Map<string, Setting> | undefined {
   if (!required && !existsSync(path)) return undefined;
   let text: string;
   try {
@@ -150,11 +95,97 @@ function readConf(path: string, required: boolean): Map<string, { value: string;
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
-  const map = new Map<string, { value: string; where: string }>();
+  const map = new Map<string, Setting>();
   for (const e of parseConfFile(text, path)) map.set(e.key, { value: e.value, where: `${path}:${e.line}` });
   return map;
 }
 
+/** What saslauthd's flags set; each wins over its key in the file. */
+export interface FlagSettings {
+  readonly mech?: string;
+  readonly runDir?: string;
+  readonly foreground?: boolean;
+  readonly debug?: boolean;
+  readonly verbose?: boolean;
+  readonly combineRealm?: boolean;
+  readonly cryptConcurrency?: number;
+  readonly cacheEnabled?: boolean;
+  readonly cacheTtlMs?: number;
+  readonly cacheKilobytes?: number;
+}
+
+export interface LoadOptions {
+  /** -O, else $AUTHMUX_CONFIG, else /etc/saslauthd.conf when it exists. */
+  readonly file?: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+  readonly flags?: FlagSettings;
+}
+
+function mechOf(raw: string | undefined): Mech | undefined {
+  if (raw === undefined) return undefined;
+  const mech = raw.toLowerCase();
+  if ((SUPPORTED_MECHS as readonly string[]).includes(mech)) return mech as Mech;
+  const known = FOREIGN_MECHS.includes(mech) ? `${mech} is a saslauthd mechanism Authmux does not serve` : `unknown mechanism ${JSON.stringify(raw)}`;
+  throw new ConfigError(`${known}; supported: ${SUPPORTED_MECHS.join(', ')}`);
+}
+
+/** The configuration every command uses: the file's keys through the table, then the flags given. */
+export function loadConfig(opts: LoadOptions): Config {
+  const flags = opts.flags ?? {};
+  const located = locateConfigFile(opts.file, opts.env);
+  const settings = readSettings(located.path, located.required);
+  const runDir = flags.runDir ?? DEFAULT_RUN_DIR;
+  const debug = flags.debug === true;
+  const foreground = debug || flags.foreground === true;
+  const warnings: string[] = [];
+  const { values: v, whereOf } = readKeys(settings ?? new Map(), { confDir: dirname(located.path), runDir, foreground, env: opts.env }, warnings);
+  const mech = mechOf(flags.mech ?? v.mech);
+  const threads = flags.cryptConcurrency ?? 5;
+  const logTarget = v.log_target;
+  return {
+    mech,
+    runDir,
+    socketPath: `${runDir}/mux`,
+    pidFile: `${runDir}/saslauthd.pid`,
+    configFile: settings ? located.path : undefined,
+    foreground,
+    debug,
+    verbose: debug || flags.verbose === true,
+    combineRealm: flags.combineRealm === true,
+    cryptConcurrency: threads === 0 ? Math.max(1, cpus().length) : threads,
+    cryptEngine: v.crypt_engine,
+    passwdFile: v.passwd_file,
+    shadowFile: v.shadow_file,
+    sasldbPath: v.sasldb_path,
+    sasldbDefaultRealm: v.sasldb_default_realm,
+    checkpassword: {
+      socket: v.checkpassword_socket,
+      defaultService: v.checkpassword_service,
+      virtualUser: v.virtual_user,
+      virtualHome: v.virtual_home,
+    },
+    vpopmail: mech === 'vpopmail' ? buildVpopmailConfig(v, whereOf) : undefined,
+    relay: buildRelayConfig(v, whereOf),
+    cache: {
+      enabled: flags.cacheEnabled === true || v.cache,
+      ttlMs: flags.cacheTtlMs ?? v.cache_ttl,
+      entries: flags.cacheKilobytes !== undefined ? Math.max(1, Math.floor((flags.cacheKilobytes * 1024) / BYTES_PER_CACHE_ENTRY)) : v.cache_size,
+    },
+    log: {
+      // -d logs to stderr whatever the file says, as saslauthd's debug mode does.
+      target: debug || logTarget === 'stderr' ? { kind: 'stderr' } : logTarget === 'syslog' ? { kind: 'syslog', path: v.syslog_path } : { kind: 'file', path: logTarget },
+      format: v.log_format,
+    },
+    requestTimeoutMs: v.request_timeout,
+    idleTimeoutMs: v.idle_timeout,
+    maxConnections: v.max_connections,
+    maxConnectionsPerUser: v.max_connections_per_user,
+    trustedUsers: v.trusted_users,
+    warnings,
+  };
+}
+
+/** saslauthd's command line: its flags, then the configuration as every command loads it. */
 export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessEnv): SaslauthdInvocation {
   const opts = getopt(argv, SASLAUTHD_OPTSTRING);
   if (opts.operands.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(opts.operands[0])}`);
@@ -165,95 +196,27 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
   };
   if (flag('h')) return { action: 'help' };
   if (flag('v')) return { action: 'version' };
-
-  const located = locateConfigFile(str('O'), env);
-  const conf = readConf(located.path, located.required);
-  const warnings: string[] = [];
-  const known = new Set<string>(CONFIG_KEYS);
-  for (const [key, { where }] of conf ?? []) {
-    if (!known.has(key)) warnings.push(`${where}: unknown key ${key} ignored`);
-  }
-  const key = (k: (typeof CONFIG_KEYS)[number]) => conf?.get(k);
-  const confDir = dirname(located.path);
-  const filePath = (k: (typeof CONFIG_KEYS)[number], dflt: string) => {
-    const e = key(k);
-    if (!e) return dflt;
-    return isAbsolute(e.value) ? e.value : resolve(confDir, e.value);
-  };
-
-  const mechRaw = str('a') ?? key('mech')?.value;
-  if (!mechRaw) throw new ConfigError('no mechanism: give -a or the config key mech');
-  const mech = mechRaw.toLowerCase();
-  if (!(SUPPORTED_MECHS as readonly string[]).includes(mech)) {
-    const known = FOREIGN_MECHS.includes(mech) ? `${mech} is a saslauthd mechanism Authmux does not serve` : `unknown mechanism ${JSON.stringify(mechRaw)}`;
-    throw new ConfigError(`${known}; supported: ${SUPPORTED_MECHS.join(', ')}`);
-  }
-
-  const runDir = str('m') ?? DEFAULT_RUN_DIR;
-  if (!isAbsolute(runDir)) throw new ConfigError(`-m ${runDir}: the run directory must be an absolute path`);
-
-  const nRaw = str('n');
-  const threads = nRaw === undefined ? 5 : parseInteger(nRaw, '-n', 0, 1024);
-  const cryptConcurrency = threads === 0 ? Math.max(1, cpus().length) : threads;
-
-  const cacheEnabled = flag('c') === true || (key('cache') ? parseBool(key('cache')!.value, key('cache')!.where) : false);
-  const tRaw = str('t');
-  const ttlMs = tRaw !== undefined
-    ? parseInteger(tRaw, '-t', 1) * 1000
-    : key('cache_ttl') ? parseSeconds(key('cache_ttl')!.value, key('cache_ttl')!.where, 1000) : DEFAULT_CACHE_TTL_S * 1000;
-  const sRaw = str('s');
-  const entries = sRaw !== undefined
-    ? Math.max(1, Math.floor((parseInteger(sRaw, '-s', 1, 1_000_000) * 1024) / BYTES_PER_CACHE_ENTRY))
-    : key('cache_size') ? parseInteger(key('cache_size')!.value, key('cache_size')!.where, 1, 100_000_000) : DEFAULT_CACHE_ENTRIES;
-
-  const debug = flag('d') === true;
-  const foreground = debug || flag('f') === true;
-  // A detached daemon has no terminal: like saslauthd it logs to syslog unless told otherwise.
-  const targetRaw = key('log_target')?.value ?? (foreground ? 'stderr' : 'syslog');
-  const syslogPath = filePath('syslog_path', '/dev/log');
-  let target: LogTarget;
-  if (debug || targetRaw === 'stderr') target = { kind: 'stderr' };
-  else if (targetRaw === 'syslog') target = { kind: 'syslog', path: syslogPath };
-  else target = { kind: 'file', path: isAbsolute(targetRaw) ? targetRaw : resolve(confDir, targetRaw) };
-  const format = key('log_format') ? parseChoice(key('log_format')!.value, key('log_format')!.where, ['text', 'json'] as const) : 'text';
-
-  return {
-    action: 'serve',
-    argv,
-    config: {
-      mech: mech as Mech,
+  const runDir = str('m');
+  if (runDir !== undefined && !runDir.startsWith('/')) throw new ConfigError(`-m ${runDir}: the run directory must be an absolute path`);
+  const n = str('n');
+  const t = str('t');
+  const s = str('s');
+  const config = loadConfig({
+    file: str('O'),
+    env,
+    flags: {
+      mech: str('a'),
       runDir,
-      socketPath: `${runDir}/mux`,
-      pidFile: `${runDir}/saslauthd.pid`,
-      configFile: conf ? located.path : undefined,
-      foreground,
-      debug,
-      verbose: debug || flag('V') === true,
+      foreground: flag('f') === true,
+      debug: flag('d') === true,
+      verbose: flag('V') === true,
       combineRealm: flag('r') === true,
-      cryptConcurrency,
-      cryptEngine: key('crypt_engine') ? parseChoice(key('crypt_engine')!.value, key('crypt_engine')!.where, ['auto', 'libxcrypt', 'js'] as const) : 'auto',
-      passwdFile: filePath('passwd_file', '/etc/passwd'),
-      shadowFile: filePath('shadow_file', '/etc/shadow'),
-      sasldbPath: filePath('sasldb_path', '/etc/sasldb2'),
-      sasldbDefaultRealm: key('sasldb_default_realm')?.value ?? hostname().split('.')[0]!,
-      checkpassword: {
-        socket: key('checkpassword_socket') ? filePath('checkpassword_socket', '') : undefined,
-        defaultService: (key('checkpassword_service')?.value ?? 'pop3').toLowerCase(),
-        virtualUser: key('virtual_user')?.value ?? 'vpopmail',
-        virtualHome: key('virtual_home')?.value,
-      },
-      vpopmail: mech === 'vpopmail' ? parseVpopmailConfig((k) => conf?.get(k), confDir, env) : undefined,
-      relay: parseRelayConfig((k) => conf?.get(k), confDir, runDir),
-      cache: { enabled: cacheEnabled, ttlMs, entries },
-      log: { target, format },
-      requestTimeoutMs: key('request_timeout') ? parseSeconds(key('request_timeout')!.value, key('request_timeout')!.where, 100) : 10_000,
-      idleTimeoutMs: key('idle_timeout') ? parseSeconds(key('idle_timeout')!.value, key('idle_timeout')!.where, 100) : DEFAULT_IDLE_TIMEOUT_MS,
-      maxConnections: key('max_connections') ? parseInteger(key('max_connections')!.value, key('max_connections')!.where, 1, 1_000_000) : DEFAULT_MAX_CONNECTIONS,
-      maxConnectionsPerUser: key('max_connections_per_user')
-        ? parseInteger(key('max_connections_per_user')!.value, key('max_connections_per_user')!.where, 1, 1_000_000)
-        : DEFAULT_MAX_CONNECTIONS_PER_USER,
-      trustedUsers: key('trusted_users') ? parseWords(key('trusted_users')!.value) : DEFAULT_TRUSTED_USERS,
-      warnings,
+      cryptConcurrency: n === undefined ? undefined : parseInteger(n, '-n', 0, 1024),
+      cacheEnabled: flag('c') === true,
+      cacheTtlMs: t === undefined ? undefined : parseInteger(t, '-t', 1) * 1000,
+      cacheKilobytes: s === undefined ? undefined : parseInteger(s, '-s', 1, 1_000_000),
     },
-  };
+  });
+  if (!config.mech) throw new ConfigError('no mechanism: give -a or the config key mech');
+  return { action: 'serve', argv, config };
 }

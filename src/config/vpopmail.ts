@@ -1,8 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
-import { DEFAULT_SERVICE_FLAGS, parseServiceFlags, type ServiceFlags } from '../backends/vpopmail/flags.js';
 import { ConfigError } from './errors.js';
-import { driverOfConnFile, parseSqlUrl, readVpopmailConnFile, type SqlConnection, type SqlDriver } from './sql-connection.js';
-import { parseBool, parseChoice, parseInteger, parseSeconds } from './values.js';
+import { readKeys, type KeyName, type KeyValues, type Setting } from './keys.js';
+import { driverOfConnFile, readVpopmailConnFile, type SqlConnection } from './sql-connection.js';
+import type { ServiceFlags } from './vpopmail-flags.js';
+
+export { DEFAULT_SERVICE_FLAGS, parseServiceFlags, VPOPMAIL_FLAGS, type ServiceFlags } from './vpopmail-flags.js';
 
 export interface VpopmailConfig {
   readonly read: SqlConnection;
@@ -17,41 +18,44 @@ export interface VpopmailConfig {
   readonly poolSize: number;
 }
 
-export type KeyLookup = (key: string) => { value: string; where: string } | undefined;
+export type KeyLookup = (key: string) => Setting | undefined;
 
-/** The vpopmail_* keys, read only when mech is vpopmail. */
-export function parseVpopmailConfig(key: KeyLookup, confDir: string, env: NodeJS.ProcessEnv): VpopmailConfig {
-  const url = key('vpopmail_sql');
-  const file = key('vpopmail_config_file');
+/** The vpopmail_* keys' values, checked together; built only when mech is vpopmail. */
+export function buildVpopmailConfig(v: KeyValues, whereOf: (k: KeyName) => string): VpopmailConfig {
+  const url = v.vpopmail_sql;
+  const file = v.vpopmail_config_file;
   let read: SqlConnection;
   let write: SqlConnection;
-  if (url && file) throw new ConfigError(`${file.where}: give vpopmail_sql or vpopmail_config_file, not both`);
+  if (url && file) throw new ConfigError(`${whereOf('vpopmail_config_file')}: give vpopmail_sql or vpopmail_config_file, not both`);
   if (url) {
-    read = write = parseSqlUrl(url.value, url.where);
+    read = write = url;
   } else if (file) {
-    const path = isAbsolute(file.value) ? file.value : resolve(confDir, file.value);
-    const d = key('vpopmail_driver');
-    const driver: SqlDriver | undefined = d ? parseChoice(d.value, d.where, ['mysql', 'pgsql'] as const) : driverOfConnFile(path);
-    if (!driver) throw new ConfigError(`${file.where}: cannot tell the database from the file name; set vpopmail_driver: mysql or pgsql`);
-    ({ read, write } = readVpopmailConnFile(path, driver));
+    const driver = v.vpopmail_driver ?? driverOfConnFile(file);
+    if (!driver) throw new ConfigError(`${whereOf('vpopmail_config_file')}: cannot tell the database from the file name; set vpopmail_driver: mysql or pgsql`);
+    ({ read, write } = readVpopmailConnFile(file, driver));
   } else {
     throw new ConfigError('mech vpopmail needs vpopmail_sql (a mysql:// or postgres:// URL) or vpopmail_config_file (vpopmail.mysql / vpopmail.pgsql)');
   }
-  const layout = key('vpopmail_layout');
-  const flags = key('vpopmail_service_flags');
-  const timeout = key('vpopmail_query_timeout');
-  const pool = key('vpopmail_pool_size');
-  const clear = key('vpopmail_clear_passwords');
-  const lastauth = key('vpopmail_lastauth');
   return {
     read,
     write,
-    layout: layout ? parseChoice(layout.value, layout.where, ['many-domains', 'per-domain'] as const) : 'many-domains',
-    defaultDomain: (key('vpopmail_default_domain')?.value ?? env['VPOPMAIL_DOMAIN'] ?? '').toLowerCase(),
-    clearPasswords: clear ? parseBool(clear.value, clear.where) : false,
-    lastauth: lastauth ? parseBool(lastauth.value, lastauth.where) : false,
-    serviceFlags: parseServiceFlags(flags?.value ?? DEFAULT_SERVICE_FLAGS, flags?.where ?? 'default vpopmail_service_flags'),
-    queryTimeoutMs: timeout ? parseSeconds(timeout.value, timeout.where, 100) : 5000,
-    poolSize: pool ? parseInteger(pool.value, pool.where, 1, 256) : 8,
+    layout: v.vpopmail_layout,
+    defaultDomain: v.vpopmail_default_domain,
+    clearPasswords: v.vpopmail_clear_passwords,
+    lastauth: v.vpopmail_lastauth,
+    serviceFlags: v.vpopmail_service_flags,
+    queryTimeoutMs: v.vpopmail_query_timeout,
+    poolSize: v.vpopmail_pool_size,
   };
+}
+
+/** The same from settings looked up one by one (tools and tests that hold no configuration file). */
+export function parseVpopmailConfig(lookup: KeyLookup, confDir: string, env: NodeJS.ProcessEnv): VpopmailConfig {
+  const settings = new Map<string, Setting>();
+  for (const k of ['vpopmail_sql', 'vpopmail_config_file', 'vpopmail_driver', 'vpopmail_layout', 'vpopmail_default_domain', 'vpopmail_clear_passwords', 'vpopmail_lastauth', 'vpopmail_service_flags', 'vpopmail_query_timeout', 'vpopmail_pool_size']) {
+    const s = lookup(k);
+    if (s) settings.set(k, s);
+  }
+  const { values, whereOf } = readKeys(settings, { confDir, env, runDir: '/', foreground: true }, []);
+  return buildVpopmailConfig(values, whereOf);
 }

@@ -1,11 +1,11 @@
-import { TempFail } from '../auth/types.js';
+import { TempFail } from '../errors.js';
 import { equalSecrets } from './constant-time.js';
 import { JsCryptPool, UnsupportedInFallback } from './js/pool.js';
 import { loadLibXCrypt, type LibXCrypt } from './libxcrypt.js';
 import { VerifyQueue } from './queue.js';
 import { parseStoredSecret } from './schemes.js';
 
-export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
+import type { CryptEngine } from '../config/config.js';
 
 /** The only place where a password is compared with what a backend stored. */
 export interface Verifier {

@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import type { Result } from '../auth/types.js';
+import { encodeCounted, readCounted } from './counted.js';
 
 /**
  * The saslauthd wire format: counted strings (2-byte big-endian length, then
@@ -36,18 +35,10 @@ export const REPLY_MALFORMED = 'NO Malformed request';
  * a 2.1.28 client that sends four fields must not be kept waiting.
  */
 export function decodeRequest(buf: Buffer): Decoded {
-  const fields: Buffer[] = [];
-  let off = 0;
-  const maxFields = 5;
-  while (fields.length < maxFields) {
-    if (fields.length === 4 && off === buf.length) break;
-    if (buf.length < off + 2) return { kind: 'incomplete' };
-    const len = buf.readUInt16BE(off);
-    if (len > MAX_FIELD) return { kind: 'reject', reply: REPLY_FIELD_TOO_LONG, why: `field ${fields.length + 1} is ${len} bytes, over ${MAX_FIELD}` };
-    if (buf.length < off + 2 + len) return { kind: 'incomplete' };
-    fields.push(buf.subarray(off + 2, off + 2 + len));
-    off += 2 + len;
-  }
+  const r = readCounted(buf, 5, MAX_FIELD, 4);
+  if (r.kind === 'incomplete') return r;
+  if (r.kind === 'too-long') return { kind: 'reject', reply: REPLY_FIELD_TOO_LONG, why: `field ${r.field} is ${r.length} bytes, over ${MAX_FIELD}` };
+  const fields = r.fields;
   const [login, password, service, realm, clientAddr] = fields as [Buffer, Buffer, Buffer, Buffer, Buffer | undefined];
   for (const f of fields) {
     if (f.includes(0)) return { kind: 'reject', reply: REPLY_MALFORMED, why: 'NUL byte inside a field' };
@@ -60,23 +51,11 @@ export function decodeRequest(buf: Buffer): Decoded {
 
 /** Encodes fields as a client does; used by the testsaslauthd command and tests. */
 export function encodeRequest(fields: readonly (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const f of fields) {
-    const b = typeof f === 'string' ? Buffer.from(f, 'utf8') : f;
-    if (b.length > 0xffff) throw new RangeError('field longer than 65535 bytes');
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    parts.push(len, b);
-  }
-  return Buffer.concat(parts);
+  return encodeCounted(fields.map((f) => (typeof f === 'string' ? Buffer.from(f, 'utf8') : f)));
 }
 
 export function encodeReply(text: string): Buffer {
-  const body = Buffer.from(text, 'latin1');
-  const out = Buffer.alloc(2 + body.length);
-  out.writeUInt16BE(body.length, 0);
-  body.copy(out, 2);
-  return out;
+  return encodeCounted([text]);
 }
 
 export type DecodedReply = { readonly kind: 'incomplete' } | { readonly kind: 'reply'; readonly text: string } | { readonly kind: 'invalid'; readonly why: string };
@@ -90,35 +69,25 @@ export function decodeReply(buf: Buffer): DecodedReply {
   return { kind: 'reply', text: buf.toString('latin1', 2, 2 + len) };
 }
 
-/** The address part of "ip;port", or undefined when it is not an IP address. */
-export function parseClientAddr(field: Buffer | undefined): string | undefined {
+/** The address part of "ip;port" as the client sent it (checked and canonicalised by the door). */
+export function clientAddrText(field: Buffer | undefined): string | undefined {
   if (!field || field.length === 0) return undefined;
   const text = field.toString('latin1');
   const semi = text.lastIndexOf(';');
-  const ip = semi < 0 ? text : text.slice(0, semi);
-  return isIP(ip) ? ip : undefined;
+  return semi < 0 ? text : text.slice(0, semi);
 }
 
-const FAIL_TEXT: Record<string, string> = {
+/** saslauthd's reply texts for a refused login, by reason. */
+export const REPLY_FAIL = {
   no_such_user: 'NO Invalid username',
   bad_password: 'NO Incorrect password',
   account_expired: 'NO Account expired',
   password_expired: 'NO Password expired',
   service_disabled: 'NO Service disabled for this account',
-};
+} as const;
 export const REPLY_TEMPFAIL = 'NO Temporary failure, try again later';
-
-/** saslauthd's reply text for a result; `terse` mechanisms answer a bare NO as sasldb does. */
-export function replyText(result: Result, terse: boolean): string {
-  switch (result.kind) {
-    case 'ok':
-      return 'OK';
-    case 'fail':
-      return terse ? 'NO' : (FAIL_TEXT[result.code] ?? 'NO');
-    case 'tempfail':
-      return REPLY_TEMPFAIL;
-  }
-}
+/** What saslauthd's sasldb mechanism answers for any refusal: it gives no reason. */
+export const REPLY_BARE_NO = 'NO';
 
 /** The mux socket's codec, for the server. */
 export const SASLAUTHD_CODEC = {

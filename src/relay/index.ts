@@ -11,7 +11,7 @@ async function openStore(config: Config, log: Logger): Promise<RelayStore> {
   switch (r.store) {
     case 'redis': {
       const { RedisRelayStore } = await import('./stores/redis-store.js');
-      return new RedisRelayStore(r.redisUrl, r.redisPrefix, r.ttlS, log);
+      return new RedisRelayStore(r.redis, r.redisPrefix, r.ttlS, log);
     }
     case 'vpopmail': {
       if (!config.vpopmail) throw new ConfigError('relay_store: vpopmail needs mech vpopmail (its database connection)');

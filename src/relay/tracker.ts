@@ -1,11 +1,9 @@
 import type { RelayConfig } from '../config/relay.js';
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
-import { AddressSet, canonicalIp } from './address.js';
+import { AddressSet, canonicalIp } from '../net/address.js';
+import { inGrantOrder } from './grant-lines.js';
 import type { RelayStore } from './store.js';
-
-/** vpopmail's NO_RELAY bit in pw_gid. */
-export const NO_RELAY = 0x20;
 
 /** Told of every change, so MTAs that read files or listen for events see it. */
 export interface RelayPublisher {
@@ -26,7 +24,8 @@ export type RelayChange =
 export interface LoginFacts {
   readonly service: string;
   readonly clientIp?: string | undefined;
-  readonly flags?: number | undefined;
+  /** False when the account's source says it never opens relay (vpopmail's NO_RELAY). */
+  readonly mayRelay?: boolean | undefined;
   readonly user: string;
 }
 
@@ -64,7 +63,7 @@ export class RelayTracker {
     const ip = canonicalIp(f.clientIp);
     if (!ip) return { grant: false, why: `malformed client address ${JSON.stringify(f.clientIp)}` };
     if (!this.config.services.has(f.service.toLowerCase())) return { grant: false, why: `service ${f.service} does not open relay` };
-    if (f.flags !== undefined && (f.flags & NO_RELAY) !== 0) return { grant: false, why: 'account has NO_RELAY' };
+    if (f.mayRelay === false) return { grant: false, why: 'the account may not open relay' };
     if (NEVER_GRANTED.has(ip)) return { grant: false, why: `${ip} is not a host address` };
     if (this.config.ignore.has(ip)) return { grant: false, why: `${ip} is in relay_ignore` };
     return { grant: true, ip };
@@ -121,7 +120,7 @@ export class RelayTracker {
 
   async live(maxAgeS = this.config.ttlS): Promise<Array<[string, number]>> {
     const cutoff = this.now() - maxAgeS;
-    return (await this.store.entries()).filter(([, at]) => at > cutoff).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+    return inGrantOrder((await this.store.entries()).filter(([, at]) => at > cutoff));
   }
 
   /** Publishers that write whole files (text map, cdb) start from the store's contents. */

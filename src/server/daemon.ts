@@ -1,29 +1,23 @@
 import { logResult } from '../auth/audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/cache.js';
-import type { AuthRequest } from '../auth/types.js';
 import { createBackend } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
-import { encodeReply, parseClientAddr, replyText, SASLAUTHD_CODEC, type SaslauthdRequest } from '../protocol/saslauthd.js';
-import { accountOf } from '../checkpassword/account.js';
-import { DOOR_CODEC, encodeDoorReply, type DoorRequest } from '../protocol/checkpassword-door.js';
+import * as cpSocket from '../doors/checkpassword-socket.js';
+import * as saslauthd from '../doors/saslauthd.js';
+import type { DoorRequest } from '../protocol/checkpassword-door.js';
+import type { SaslauthdRequest } from '../protocol/saslauthd.js';
 import { createRelayTracker } from '../relay/index.js';
-import { SocketmapServer } from '../relay/socketmap.js';
+import { SocketmapServer } from './socketmap-server.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
 import { MuxServer } from './mux-server.js';
 import { loadPeerUid, type PeerUid } from './peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
-
-function toAuthRequest(r: SaslauthdRequest): AuthRequest {
-  const clientIp = parseClientAddr(r.clientAddr);
-  const base = { login: r.login.toString('latin1'), password: r.password, service: r.service.toString('latin1'), realm: r.realm.toString('latin1') };
-  return clientIp ? { ...base, clientIp } : base;
-}
 
 async function buildAuthenticator(config: Config, verifier: Verifier, log: Logger): Promise<Authenticator> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
@@ -71,7 +65,7 @@ export class Daemon {
     this.authenticator = authenticator;
     this.server = new MuxServer({
       socketPath: config.socketPath,
-      codec: SASLAUTHD_CODEC,
+      codec: saslauthd.codec,
       requestTimeoutMs: config.requestTimeoutMs,
       limits,
       log,
@@ -80,7 +74,7 @@ export class Daemon {
     this.door = config.checkpassword.socket
       ? new MuxServer({
           socketPath: config.checkpassword.socket,
-          codec: DOOR_CODEC,
+          codec: cpSocket.codec,
           requestTimeoutMs: config.requestTimeoutMs,
           limits,
           log,
@@ -123,39 +117,28 @@ export class Daemon {
   }
 
   private async handle(r: SaslauthdRequest, gone: AbortSignal): Promise<Buffer> {
-    const req = toAuthRequest(r);
+    const req = saslauthd.toAuthRequest(r);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { signal: gone });
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
-    if (gone.aborted) return encodeReply(replyText(result, auth.backend.terseReplies));
+    if (gone.aborted) return saslauthd.reply(result, auth.backend.mech);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
     // The saslauthd client is not kept waiting for the relay store.
-    // A success answered from the cache while the source is down carries no account flags (NO_RELAY): no grant.
-    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, flags: result.record?.flags, user: req.login });
-    return encodeReply(replyText(result, auth.backend.terseReplies));
+    // A success answered from the cache while the source is down does not say whether the account may relay: no grant.
+    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
+    return saslauthd.reply(result, auth.backend.mech);
   }
 
   private async handleDoor(r: DoorRequest, gone: AbortSignal): Promise<Buffer> {
-    const clientIp = parseClientAddr(r.clientAddr);
-    const base: AuthRequest = {
-      login: r.login.toString('latin1'),
-      password: r.password,
-      service: r.service.toString('latin1'),
-      realm: r.realm.toString('latin1'),
-      challenge: r.timestamp,
-    };
-    const req = clientIp ? { ...base, clientIp } : base;
+    const req = cpSocket.toAuthRequest(r);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { needRecord: true, signal: gone });
-    if (gone.aborted) return encodeDoorReply({ kind: 'temp', reason: 'client gone' });
+    if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
-    if (result.kind === 'tempfail') return encodeDoorReply({ kind: 'temp', reason: result.reason });
-    if (result.kind === 'fail') return encodeDoorReply({ kind: 'no', reason: result.reason });
-    // A success answered from the cache while the source is down has no account to give: try again.
-    if (!result.record) return encodeDoorReply({ kind: 'temp', reason: 'the account cannot be read now' });
+    const reply = cpSocket.replyOf(result);
     // The grant is in the store before the next program (the POP session) starts, as with vchkpw.
-    await this.recordRelay({ service: req.service, clientIp: req.clientIp, flags: result.record.flags, user: req.login });
-    return encodeDoorReply({ kind: 'ok', account: accountOf(result.record, req) });
+    if (reply.kind === 'ok') await this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: reply.account.mayRelay, user: req.login });
+    return cpSocket.encode(reply);
   }
 
   /** A store that fails costs the relay grant, never the login: logged. */

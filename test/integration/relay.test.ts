@@ -7,12 +7,12 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { askDaemon } from '../../src/checkpassword/ask-daemon.js';
+import { askDaemon } from '../../src/doors/checkpassword/ask-daemon.js';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { buildCdb } from '../../src/cdb/writer.js';
 import { compileRules } from '../../src/cdb/tcprules.js';
 import { relayRulesText } from '../../src/relay/publishers/tcp-cdb.js';
-import { parseRelayFile } from '../../src/relay/stores/file-store.js';
+import { parseGrantLines } from '../../src/relay/grant-lines.js';
 import { fd3Input, runCheckpassword, writeProbe } from '../helpers/checkpassword.js';
 import { BIN, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { EtcTree, mkpasswd, tempDir } from '../helpers/fixtures.js';
@@ -106,7 +106,7 @@ describe('POP-before-SMTP with the real Postfix over the socketmap', () => {
     assert.equal(relayAttempt(postfix.port, '127.0.0.5'), '554');
     assert.equal(postmapQuery('127.0.0.5', `socketmap:unix:${socketmap}:relay`).code, 1);
     // The daemon's expiry timer has taken it out of the store too.
-    assert.equal(parseRelayFile(readFileSync(join(site.dir, 'relayers'), 'latin1')).has('127.0.0.5'), false);
+    assert.equal(parseGrantLines(readFileSync(join(site.dir, 'relayers'), 'latin1')).has('127.0.0.5'), false);
   });
 
   test("Postfix's socketmap client finds an IPv6 grant in any spelling", async () => {
@@ -153,7 +153,7 @@ describe('relay policy and the socketmap protocol', () => {
     assert.equal(await c.lookup('192.0.2.31'), 'NOTFOUND ');
     assert.equal(await c.lookup('127.0.0.9'), 'NOTFOUND ');
     assert.equal(await c.lookup('not-an-ip'), 'NOTFOUND ');
-    assert.deepEqual([...parseRelayFile(readFileSync(file, 'latin1')).keys()].sort(), ['192.0.2.30', '2001:db8::7']);
+    assert.deepEqual([...parseGrantLines(readFileSync(file, 'latin1')).keys()].sort(), ['192.0.2.30', '2001:db8::7']);
     c.close();
   });
 
@@ -254,7 +254,7 @@ describe('relay files for MTAs: the text map for postmap and the tcp.smtp cdb', 
   test('the cdb is byte for byte what tcprules writes for the same rules, and tcprulescheck reads it', async () => {
     await login(d, 'imap', '192.0.2.200');
     await until('the cdb', () => existsSync(cdb) && relayGrantsIn(cdb).includes('192.0.2.200'));
-    const live = parseRelayFile(readFileSync(join(site.dir, 'relayers'), 'latin1'));
+    const live = parseGrantLines(readFileSync(join(site.dir, 'relayers'), 'latin1'));
     const text = relayRulesText([...live].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)), readFileSync(rules, 'latin1'));
     const theirs = join(site.dir, 'tcprules.cdb');
     execFileSync('tcprules', [theirs, `${theirs}.tmp`], { input: text });
@@ -411,7 +411,7 @@ describe('the file store survives kill -9 during a stream of grants', () => {
       await Promise.all(workers);
       const text = readFileSync(file, 'latin1');
       for (const line of text.split('\n').filter(Boolean)) assert.match(line, /^[0-9a-f.:]+ \d+$/, `a whole line: ${JSON.stringify(line)}`);
-      const held = parseRelayFile(text);
+      const held = parseGrantLines(text);
       const lost = acked.filter((ip) => !held.has(ip));
       assert.ok(acked.length > 20, `only ${acked.length} grants acknowledged`);
       assert.deepEqual(lost, [], `round ${round}: acknowledged but lost`);
@@ -420,7 +420,7 @@ describe('the file store survives kill -9 during a stream of grants', () => {
     writeFileSync(join(site.dir, 'cli.conf'), `relay_file: ${file}\n`);
     const add = await relayCli(join(site.dir, 'cli.conf'), 'add', '192.0.2.99');
     assert.equal(add.code, 0, add.stderr);
-    assert.ok(parseRelayFile(readFileSync(file, 'latin1')).has('192.0.2.99'));
+    assert.ok(parseGrantLines(readFileSync(file, 'latin1')).has('192.0.2.99'));
   });
 });
 
@@ -504,7 +504,7 @@ describe('the file store with several writers', () => {
     assert.match(r.stdout, /^192\.0\.2\.150 \d+$/m);
     const smtp = await runCheckpassword(fd3Input('carol', 'carol-pw'), ['/bin/true'], { AUTHMUX_CONFIG: conf, TCPREMOTEIP: '192.0.2.151', TCPLOCALPORT: '587' });
     assert.equal(smtp.code, 0);
-    assert.equal(parseRelayFile(readFileSync(file, 'latin1')).has('192.0.2.151'), false, 'an SMTP login opens no relay');
+    assert.equal(parseGrantLines(readFileSync(file, 'latin1')).has('192.0.2.151'), false, 'an SMTP login opens no relay');
   });
 
   test('a writer waits for the lock another holds (util-linux flock), and gives up with 111 after 5 s', async () => {
@@ -523,7 +523,7 @@ describe('the file store with several writers', () => {
     stuck.kill();
     assert.equal(gaveUp.code, 111);
     assert.match(gaveUp.stderr, /held for over 5 s/);
-    const held = parseRelayFile(readFileSync(file, 'latin1'));
+    const held = parseGrantLines(readFileSync(file, 'latin1'));
     assert.equal(held.has('192.0.2.160'), true);
     assert.equal(held.has('192.0.2.161'), false);
   });
@@ -541,7 +541,7 @@ describe('the file store with several writers', () => {
         ...viaDirect.map((ip) => runCheckpassword(fd3Input('carol', 'carol-pw'), ['/bin/true'], { AUTHMUX_CONFIG: conf, TCPREMOTEIP: ip, TCPLOCALPORT: '110' })),
       ]);
       await until('every grant', () => {
-        const held = parseRelayFile(readFileSync(file, 'latin1'));
+        const held = parseGrantLines(readFileSync(file, 'latin1'));
         return [...viaDaemon, ...viaCli, ...viaDirect].every((ip) => held.has(ip));
       });
     } finally {

@@ -98,7 +98,6 @@ test('getpwent: the passwd field is the hash; "x" never matches', async () => {
 test('a backend that throws something unexpected yields a temporary failure, not a crash or an OK', async () => {
   const broken: Backend = {
     mech: 'broken',
-    terseReplies: false,
     lookup(): PasswordRecord {
       throw new TypeError('boom');
     },
@@ -110,8 +109,8 @@ test('a backend that throws something unexpected yields a temporary failure, not
 
 test('a login with a challenge field asks the source once, whether the challenge or the plain password answers', async () => {
   let lookups = 0;
-  const record: PasswordRecord = { user: 'dave', secret: 'dave-pw', secretIsPlaintext: true };
-  const backend: Backend = { mech: 'counting', terseReplies: false, lookup: () => (lookups++, record) };
+  const record: PasswordRecord = { user: 'dave', secret: 'dave-pw', secretIsPlaintext: true, system: false, mayRelay: true };
+  const backend: Backend = { mech: 'counting', lookup: () => (lookups++, record) };
   const a = new Authenticator({ backend, verifier, combineRealm: false });
   const ts = Buffer.from('<1.2@pop>');
   const apop = (await import('node:crypto')).createHash('md5').update(`${ts}dave-pw`).digest('hex');

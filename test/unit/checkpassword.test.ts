@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientIpFrom, serviceFrom, underDovecot } from '../../src/checkpassword/environment.js';
+import { clientIpFrom, serviceFrom, underDovecot } from '../../src/doors/checkpassword/environment.js';
 import { challengeKindFor, challengeMatches } from '../../src/crypt/challenge.js';
 import { decodeDoorReply, decodeDoorRequest, encodeDoorReply, encodeDoorRequest } from '../../src/protocol/checkpassword-door.js';
 import { parseFd3Input } from '../../src/protocol/checkpassword.js';
@@ -67,9 +67,9 @@ test('daemon door codec: round trip, partial input, malformed replies', () => {
   assert.equal(decodeDoorRequest(encodeDoorRequest({ ...req, login: b('') })).kind, 'reject');
   assert.equal(decodeDoorRequest(encodeDoorRequest({ ...req, login: b('a\0b') })).kind, 'reject');
 
-  const account = { user: 'alice', domain: 'example.com', uid: 1001, gid: 100, home: '/home/alice', shell: '/bin/sh', flags: 0x20 };
+  const account = { user: 'alice', domain: 'example.com', system: true, uid: 1001, gid: 100, home: '/home/alice', shell: '/bin/sh', mayRelay: false, env: {} };
   assert.deepEqual(decodeDoorReply(encodeDoorReply({ kind: 'ok', account })), { kind: 'ok', account });
-  const unknown = { ...account, uid: undefined, gid: undefined, flags: undefined };
+  const unknown = { ...account, system: false, uid: undefined, gid: undefined, mayRelay: true, env: { VPOPUSER: 'alice@example.com', X: 'a=b' } };
   assert.deepEqual(decodeDoorReply(encodeDoorReply({ kind: 'ok', account: unknown })), { kind: 'ok', account: unknown });
   assert.deepEqual(decodeDoorReply(encodeDoorReply({ kind: 'no', reason: 'password mismatch' })), { kind: 'no', reason: 'password mismatch' });
   assert.deepEqual(decodeDoorReply(encodeDoorReply({ kind: 'temp', reason: 'db down' })), { kind: 'temp', reason: 'db down' });
@@ -77,6 +77,6 @@ test('daemon door codec: round trip, partial input, malformed replies', () => {
   assert.equal(decodeDoorReply(ok.subarray(0, ok.length - 1)), 'incomplete');
   assert.equal(decodeDoorReply(Buffer.from('\x00\x02OK\x00\x03abc', 'latin1')), 'incomplete');
   assert.equal(decodeDoorReply(Buffer.from('\x00\x03YES', 'latin1')), 'invalid', 'an unknown verdict is never a success');
-  const badUid = Buffer.concat([Buffer.from('\x00\x02OK', 'latin1'), ...['u', 'd', '-1', '1', '/', '/bin/sh', ''].map((f) => Buffer.concat([Buffer.from([0, f.length]), b(f)]))]);
+  const badUid = Buffer.concat([Buffer.from('\x00\x02OK', 'latin1'), ...['u', 'd', 'system', '-1', '1', '/', '/bin/sh', '1', ''].map((f) => Buffer.concat([Buffer.from([0, f.length]), b(f)]))]);
   assert.equal(decodeDoorReply(badUid), 'invalid');
 });

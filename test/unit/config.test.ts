@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfFile } from '../../src/config/conf-file.js';
-import { CONFIG_KEYS, parseSaslauthdArgs, type Config } from '../../src/config/config.js';
+import { CONFIG_KEYS, loadConfig, parseSaslauthdArgs, type Config } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { getopt } from '../../src/config/getopt.js';
 import { REPO } from '../helpers/daemon.js';
@@ -122,6 +122,10 @@ test('every config key is documented in saslauthd.conf.example and the README, a
     assert.match(example, new RegExp(`^#?${k}:`, 'm'), `${k} in saslauthd.conf.example`);
     assert.ok(readme.includes(`| \`${k}\` |`), `${k} in the README's table`);
   }
+  // And the other way: the example holds no key the table does not know.
+  const inExample = [...example.matchAll(/^#?([a-z][a-z0-9_]*):(?: |$)/gm)].map((m) => m[1]!);
+  assert.ok(inExample.length >= CONFIG_KEYS.length);
+  for (const k of inExample) assert.ok((CONFIG_KEYS as readonly string[]).includes(k), `${k} in saslauthd.conf.example is no key`);
   const inv = parseSaslauthdArgs(['-O', join(REPO, 'saslauthd.conf.example')], {});
   assert.equal(inv.action === 'serve' && inv.config.warnings.length, 0);
 });
@@ -145,4 +149,26 @@ test('mech vpopmail: settings from a URL or a vpopmail.mysql file, and clear err
   assert.throws(() => parse('mech: vpopmail\nvpopmail_sql: mysql://u:p@h/d\nvpopmail_layout: flat\n'), /saslauthd.conf:3: expected one of many-domains, per-domain/);
   writeFileSync(join(dir, 'vp.conf'), 'h|0|u|p|d\n');
   assert.throws(() => parse('mech: vpopmail\nvpopmail_config_file: vp.conf\n'), /set vpopmail_driver/);
+});
+
+test('an unknown key is an error naming the file, its line and the key most like it; saslauthd\'s LDAP keys only warn', () => {
+  const p = confFile('mech: shadow\n# a comment\nrelay_tll: 60\n');
+  assert.throws(() => serve(['-O', p]), new RegExp(`${p.replace(/[.]/g, '\\.')}:3: unknown key relay_tll; did you mean relay_ttl\\?`));
+  assert.throws(() => serve(['-O', confFile('mech: shadow\ncache_size_kb: 5\n')]), /:2: unknown key cache_size_kb; did you mean cache_size\?/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\nchekpassword_socket: /x\n')]), /did you mean checkpassword_socket\?/);
+  assert.equal(serve(['-O', confFile('mech: shadow\nldap_search_base: dc=x\n')]).warnings.length, 1);
+});
+
+test('every command loads the same way: no flags, no mechanism needed; values parsed once, in config', () => {
+  const dir = tempDir();
+  const p = join(dir, 'c.conf');
+  writeFileSync(p, 'relay_store: redis\nrelay_redis: redis-cluster://10.0.0.1:7000,node2\nsasldb_path: db\n');
+  const c = loadConfig({ file: p, env: {} });
+  assert.equal(c.mech, undefined);
+  assert.equal(c.sasldbPath, join(dir, 'db'));
+  assert.deepEqual(c.relay.redis, { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'node2', port: 6379 }] });
+  assert.equal(loadConfig({ env: { AUTHMUX_CONFIG: p } }).configFile, p);
+  assert.equal(loadConfig({ file: p, env: {}, flags: { runDir: '/r' } }).relay.file, '/r/relayers');
+  assert.throws(() => loadConfig({ file: confFile('relay_redis: http://x\n'), env: {} }), /:1: expected redis:\/\/, rediss:\/\/ or redis-cluster:\/\//);
+  assert.throws(() => loadConfig({ file: confFile('relay_redis: redis-cluster://h:99999\n'), env: {} }), /"h:99999" is not host:port/);
 });

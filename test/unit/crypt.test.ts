@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TempFail } from '../../src/auth/types.js';
+import { TempFail } from '../../src/errors.js';
 import { loadLibXCrypt } from '../../src/crypt/libxcrypt.js';
 import { parseStoredSecret } from '../../src/crypt/schemes.js';
 import { createVerifier } from '../../src/crypt/verifier.js';

@@ -36,3 +36,26 @@ test('syslog target: RFC 3164 lines with ident saslauthd and facility auth, over
   assert.match(got[1]!, /^<36>/);
   assert.ok(!got.join('').includes('"level"'), 'syslog gets text, not JSON');
 });
+
+test('json format: one pino line per call, with level, message and fields; below the level nothing', async () => {
+  const file = join(tempDir(), 'auth.json');
+  const log = createLogger({ target: { kind: 'file', path: file }, format: 'json', verbose: false, ident: 'saslauthd' });
+  log.debug('hidden');
+  log.info('auth failure: [user=a\\x5d]', { user: 'a]', result: 'fail' });
+  log.error('broken');
+  log.close();
+  const lines = (await import('node:fs')).readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 2);
+  assert.deepEqual([lines[0]!['level'], lines[0]!['msg'], lines[0]!['user'], lines[0]!['ident']], [30, 'auth failure: [user=a\\x5d]', 'a]', 'saslauthd']);
+  assert.equal(lines[1]!['level'], 50);
+});
+
+test('text format to a file: one rendered line per call, no JSON', async () => {
+  const file = join(tempDir(), 'auth.log');
+  const log = createLogger({ target: { kind: 'file', path: file }, format: 'text', verbose: true, ident: 'saslauthd' });
+  log.debug('d');
+  log.warn('w', { ignored: true });
+  log.close();
+  const text = (await import('node:fs')).readFileSync(file, 'utf8');
+  assert.match(text, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[^ ]+Z saslauthd\\[${process.pid}\\]: debug: d\\n[^ ]+ saslauthd\\[${process.pid}\\]: warning: w\\n$`));
+});

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { decodeReply, decodeRequest, encodeReply, encodeRequest, parseClientAddr, replyText } from '../../src/protocol/saslauthd.js';
+import { decodeReply, decodeRequest, encodeReply, encodeRequest } from '../../src/protocol/saslauthd.js';
+import { reply, toAuthRequest } from '../../src/doors/saslauthd.js';
 
 const full = encodeRequest(['alice', 'secret1', 'imap', 'example.com']);
 
@@ -25,10 +26,11 @@ test('a 5th field that arrives with the request is the client address', () => {
   const d = decodeRequest(encodeRequest(['alice', 'pw', 'smtp', '', '192.0.2.7;41234']));
   assert.equal(d.kind, 'request');
   if (d.kind !== 'request') return;
-  assert.equal(parseClientAddr(d.request.clientAddr), '192.0.2.7');
-  assert.equal(parseClientAddr(Buffer.from('2001:db8::1;25')), '2001:db8::1');
-  assert.equal(parseClientAddr(Buffer.from('not-an-ip;25')), undefined);
-  assert.equal(parseClientAddr(Buffer.from('')), undefined);
+  const ip = (addr: string) => toAuthRequest({ ...d.request, clientAddr: Buffer.from(addr) }).clientIp;
+  assert.equal(toAuthRequest(d.request).clientIp, '192.0.2.7');
+  assert.equal(ip('2001:db8::1;25'), '2001:db8::1');
+  assert.equal(ip('not-an-ip;25'), undefined);
+  assert.equal(ip(''), undefined);
 });
 
 test('a partly arrived 5th field waits for the rest', () => {
@@ -94,6 +96,10 @@ test('replies are one counted string with no NUL', () => {
 });
 
 test('results map to saslauthd\'s exact reply texts', () => {
+  const replyText = (r: Parameters<typeof reply>[0], terse: boolean) => {
+    const d = decodeReply(reply(r, terse ? 'sasldb' : 'shadow'));
+    return d.kind === 'reply' ? d.text : d.kind;
+  };
   assert.equal(replyText({ kind: 'ok', cached: false }, false), 'OK');
   assert.equal(replyText({ kind: 'fail', code: 'no_such_user', reason: '' }, false), 'NO Invalid username');
   assert.equal(replyText({ kind: 'fail', code: 'bad_password', reason: '' }, false), 'NO Incorrect password');

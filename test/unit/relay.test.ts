@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileRules, RulesError } from '../../src/cdb/tcprules.js';
 import { buildCdb, cdbGet } from '../../src/cdb/writer.js';
-import { AddressSet, canonicalIp } from '../../src/relay/address.js';
+import { AddressSet, canonicalIp } from '../../src/net/address.js';
 import { netstring, takeNetstring } from '../../src/protocol/netstring.js';
-import { parseRelayFile } from '../../src/relay/stores/file-store.js';
+import { parseGrantLines } from '../../src/relay/grant-lines.js';
 import type { RelayStore } from '../../src/relay/store.js';
 import { RelayTracker } from '../../src/relay/tracker.js';
 import type { RelayConfig } from '../../src/config/relay.js';
@@ -55,7 +55,7 @@ test('netstrings: complete, partial and malformed', () => {
 });
 
 test('the relay file: IP timestamp lines, anything else skipped, addresses canonical', () => {
-  const m = parseRelayFile('192.0.2.1 1700000000\n2001:DB8::1 1700000001\ngarbage\n999.1.1.1 1\n192.0.2.2\n192.0.2.3 -5\n\n');
+  const m = parseGrantLines('192.0.2.1 1700000000\n2001:DB8::1 1700000001\ngarbage\n999.1.1.1 1\n192.0.2.2\n192.0.2.3 -5\n\n');
   assert.deepEqual([...m], [['192.0.2.1', 1700000000], ['2001:db8::1', 1700000001]]);
 });
 
@@ -96,13 +96,13 @@ const quiet = { debug: () => undefined, info: () => undefined, warn: () => undef
 test('relay policy: services, ignored addresses, NO_RELAY, malformed addresses; expiry by age', async () => {
   const config: RelayConfig = {
     store: 'file', ttlS: 100, ignore: new AddressSet(['127.0.0.0/8', '::1']), services: new Set(['pop3', 'imap']),
-    file: '', redisUrl: '', redisPrefix: '', datagram: undefined, socketmap: undefined, textMap: undefined,
+    file: '', redis: { kind: 'server', url: 'redis://127.0.0.1' }, redisPrefix: '', datagram: undefined, socketmap: undefined, textMap: undefined,
     rebuildCommand: undefined, cdb: undefined, cdbRules: undefined, expireIntervalMs: 1000,
   };
   let now = 1000;
   const store = memoryStore();
   const t = new RelayTracker(config, store, [], quiet, () => now);
-  const grant = async (service: string, clientIp: string | undefined, flags?: number) => (await t.recordLogin({ service, clientIp, flags, user: 'u' })).grant;
+  const grant = async (service: string, clientIp: string | undefined, mayRelay?: boolean) => (await t.recordLogin({ service, clientIp, mayRelay, user: 'u' })).grant;
   assert.equal(await grant('pop3', '192.0.2.1'), true);
   assert.equal(await grant('IMAP', '::ffff:192.0.2.2'), true);
   assert.equal(await grant('smtp', '192.0.2.3'), false);
@@ -110,8 +110,9 @@ test('relay policy: services, ignored addresses, NO_RELAY, malformed addresses; 
   assert.equal(await grant('pop3', '::1'), false);
   assert.equal(await grant('pop3', undefined), false);
   assert.equal(await grant('pop3', '192.0.2.999'), false);
-  assert.equal(await grant('pop3', '192.0.2.4', 0x20), false);
-  assert.equal(await grant('pop3', '192.0.2.5', 0x02), true);
+  // The source's word (vpopmail's NO_RELAY becomes mayRelay false) decides.
+  assert.equal(await grant('pop3', '192.0.2.4', false), false);
+  assert.equal(await grant('pop3', '192.0.2.5', true), true);
   assert.deepEqual([...store.map.keys()].sort(), ['192.0.2.1', '192.0.2.2', '192.0.2.5']);
   assert.equal(await t.isLive('192.0.2.1'), true);
   now = 1100;

@@ -149,6 +149,6 @@ describe('text sasldb', () => {
     assert.throws(() => openSasldb(gdbm, 'f'), /gdbm/);
     assert.throws(() => openSasldb(randomBytes(4096), 'f'));
     const rec = lookupInStore(openSasldb(Buffer.from('a@b:c\n'), 'f'), 'a', 'b');
-    assert.deepEqual(rec, { user: 'a', secret: 'c', secretIsPlaintext: true });
+    assert.deepEqual(rec, { user: 'a', domain: 'b', secret: 'c', secretIsPlaintext: true, system: false, mayRelay: true });
   });
 });

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Authenticator } from '../../src/auth/authenticator.js';
 import { CredentialCache } from '../../src/auth/cache.js';
-import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../src/auth/types.js';
-import { DEFAULT_SERVICE_FLAGS, parseServiceFlags, serviceRefused, VPOPMAIL_FLAGS } from '../../src/backends/vpopmail/flags.js';
+import { TempFail } from '../../src/errors.js';
+import type { AuthRequest, Backend, PasswordRecord } from '../../src/auth/types.js';
+import { serviceRefused } from '../../src/backends/vpopmail/flags.js';
+import { DEFAULT_SERVICE_FLAGS, parseServiceFlags, VPOPMAIL_FLAGS } from '../../src/config/vpopmail.js';
 import { parseVpopmailLogin, perDomainTable } from '../../src/backends/vpopmail/login.js';
 import { exactRow, selectUser, upsertLastauth } from '../../src/backends/vpopmail/queries.js';
 import { parseSqlUrl, parseVpopmailLine, readVpopmailConnFile } from '../../src/config/sql-connection.js';
@@ -125,14 +127,14 @@ test('no change signal: every request asks the source, a changed password counts
   const cache = new CredentialCache({ entries: 100, ttlMs: 60_000 });
   const a = new Authenticator({ backend: src, verifier, cache, combineRealm: false });
   const ask = (pw: string) => a.authenticate({ login: 'u@example.com', password: Buffer.from(pw), service: 'imap', realm: '' });
-  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'first'), secretIsPlaintext: false };
+  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'first'), secretIsPlaintext: false, system: false, mayRelay: true };
 
   assert.equal((await ask('first')).kind, 'ok');
   const second = await ask('first');
   assert.deepEqual([second.kind, second.kind === 'ok' && second.cached], ['ok', true], 'the hash is not computed again');
   assert.equal(src.lookups, 2, 'but the source is asked every time');
 
-  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'second'), secretIsPlaintext: false };
+  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'second'), secretIsPlaintext: false, system: false, mayRelay: true };
   assert.equal((await ask('first')).kind, 'fail', 'the old password stops working with the very next request');
   assert.equal((await ask('second')).kind, 'ok');
 
@@ -144,7 +146,7 @@ test('no change signal: every request asks the source, a changed password counts
   assert.deepEqual(src.logins, ['u@example.com', 'u@example.com', 'u@example.com', 'u@example.com'], 'each success, and only successes, is recorded');
 
   src.down = false;
-  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'third'), secretIsPlaintext: false };
+  src.record = { user: 'u', secret: mkpasswd('sha512crypt', 'third'), secretIsPlaintext: false, system: false, mayRelay: true };
   assert.equal((await ask('second')).kind, 'fail');
   src.down = true;
   assert.equal((await ask('second')).kind, 'tempfail', 'a refused password dropped its entry: the outage cannot revive it');
@@ -154,7 +156,7 @@ test('no change signal: every request asks the source, a changed password counts
 test('no change signal, no cache: an outage is a temporary failure', async () => {
   const verifier = createVerifier({ engine: 'libxcrypt', concurrency: 2 });
   const src = new ScriptedSource();
-  src.record = { user: 'u', secret: 'x', secretIsPlaintext: true, policy: () => 'service_disabled' };
+  src.record = { user: 'u', secret: 'x', secretIsPlaintext: true, system: false, mayRelay: true, policy: () => 'service_disabled' };
   const a = new Authenticator({ backend: src, verifier, combineRealm: false });
   const ask = (pw: string) => a.authenticate({ login: 'u', password: Buffer.from(pw), service: 'pop3', realm: '' });
   assert.deepEqual(await ask('x'), { kind: 'fail', code: 'service_disabled', reason: 'service disabled' });

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../auth/types.js';
+import type { Backend, LookupRequest, PasswordRecord } from '../types.js';
+import { TempFail } from '../../errors.js';
 import { WatchedFile } from '../watched-file.js';
 import { BdbHashFile, isBdbHash } from './bdb-hash.js';
 import { entryKey, parseTextSasldb, type TextEntry } from './text-sasldb.js';
@@ -27,13 +28,26 @@ export function openSasldb(content: Buffer, path: string): SasldbStore {
 const SETTLE_MS = 100;
 const SETTLE_TRIES = 20;
 
-export function lookupInStore(store: SasldbStore, user: string, realm: string): PasswordRecord | undefined {
+/** Finds `user` under `realm` (already the default realm when the request had none); `domain` is what the record reports. */
+export function lookupInStore(store: SasldbStore, user: string, realm: string, domain = realm): PasswordRecord | undefined {
+  const found = (secret: string, secretIsPlaintext: boolean): PasswordRecord => ({ user, domain, secret, secretIsPlaintext, system: false, mayRelay: true });
   if (store.kind === 'berkeley-db') {
     const value = store.db.get(Buffer.from(`${user}\0${realm}\0userPassword`, 'latin1'));
-    return value === undefined ? undefined : { user, secret: value.toString('latin1'), secretIsPlaintext: true };
+    return value === undefined ? undefined : found(value.toString('latin1'), true);
   }
   const e = store.entries.get(entryKey(user, realm));
-  return e === undefined ? undefined : { user, secret: e.value, secretIsPlaintext: e.isPlaintext };
+  return e === undefined ? undefined : found(e.value, e.isPlaintext);
+}
+
+/**
+ * The user and realm a request names: its own realm when it has one, else
+ * for a front door without realms (checkpassword) the part after the last
+ * "@" of the login, as the sasldb key holds it.
+ */
+export function sasldbKey(req: LookupRequest): { user: string; realm: string } {
+  const at = req.login.lastIndexOf('@');
+  if (req.realm === '' && req.realmInLogin && at > 0) return { user: req.login.slice(0, at), realm: req.login.slice(at + 1) };
+  return { user: req.login, realm: req.realm };
 }
 
 /**
@@ -56,10 +70,10 @@ export function createSasldbBackend(path: string, defaultRealm: string): Backend
   };
   return {
     mech: 'sasldb',
-    terseReplies: true,
-    async lookup(req: AuthRequest) {
+    async lookup(req: LookupRequest) {
+      const { user, realm } = sasldbKey(req);
       // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`.
-      return lookupInStore(await settled(), req.login, req.realm === '' ? defaultRealm : req.realm);
+      return lookupInStore(await settled(), user, realm === '' ? defaultRealm : realm, realm);
     },
     generation: () => file.generation(),
     check() {

@@ -1,12 +1,13 @@
-import { TempFail, type AuthRequest, type Backend, type PasswordRecord } from '../../auth/types.js';
+import type { Backend, LookupRequest, PasswordRecord } from '../types.js';
+import { TempFail } from '../../errors.js';
 import type { SqlConnection } from '../../config/sql-connection.js';
 import type { VpopmailConfig } from '../../config/vpopmail.js';
 import { logLine } from '../../log-line.js';
 import type { Logger } from '../../log.js';
-import { createMysqlAdapter } from '../sql/mysql.js';
-import { createPgsqlAdapter } from '../sql/pgsql.js';
-import type { PoolSettings, Row, SqlDriverAdapter } from '../sql/client.js';
-import { ResilientSql } from '../sql/resilient.js';
+import { createSqlAdapter } from '../../sql/adapter.js';
+import type { Row } from '../../sql/client.js';
+import { ResilientSql } from '../../sql/resilient.js';
+import { VPOPMAIL_FLAGS } from '../../config/vpopmail.js';
 import { serviceRefused } from './flags.js';
 import { parseVpopmailLogin, type VpopmailAddress } from './login.js';
 import { exactRow, selectUser, upsertLastauth } from './queries.js';
@@ -17,16 +18,6 @@ const MAX_PENDING_WRITES = 64;
 const RETRY_AFTER_MS = 1000;
 /** vchkpw records this when the client address is unknown. */
 const UNKNOWN_IP = '0.0.0.0';
-
-export function adapterFor(connection: SqlConnection, size: number, timeoutMs: number, log: Logger): SqlDriverAdapter {
-  const settings: PoolSettings = {
-    connection,
-    size,
-    connectTimeoutMs: Math.min(timeoutMs, 5000),
-    onIdleError: (message) => log.debug(`vpopmail: idle database connection closed: ${message}`),
-  };
-  return connection.driver === 'mysql' ? createMysqlAdapter(settings) : createPgsqlAdapter(settings);
-}
 
 function text(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -44,9 +35,12 @@ function toRecord(row: Row, addr: VpopmailAddress, service: string, s: VpopmailC
     domain: addr.domain,
     secret: usePlain ? clear : hash === '' ? '!' : hash,
     secretIsPlaintext: usePlain,
+    system: false,
     home: text(row['pw_dir']),
-    shell: text(row['pw_shell']),
-    flags,
+    // vchkpw's environment for the next program; pw_shell holds the quota, not a shell.
+    shell: 'NOLOGIN',
+    env: { VPOPUSER: `${addr.user}@${addr.domain}` },
+    mayRelay: (flags & VPOPMAIL_FLAGS.NO_RELAY) === 0,
     policy: () => (serviceRefused(flags, service, s.serviceFlags) ? 'service_disabled' : undefined),
   };
   return clear !== '' ? { ...base, plaintext: clear } : base;
@@ -61,7 +55,7 @@ function toRecord(row: Row, addr: VpopmailAddress, service: string, s: VpopmailC
 export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
   const onStateChange = (up: boolean, why: string) => (up ? log.info(`vpopmail: ${why}`) : log.error(`vpopmail: database unreachable: ${why}`));
   const reader = new ResilientSql({
-    adapter: adapterFor(s.read, s.poolSize, s.queryTimeoutMs, log),
+    adapter: createSqlAdapter(s.read, s.poolSize, s.queryTimeoutMs, log, 'vpopmail'),
     connection: s.read,
     queryTimeoutMs: s.queryTimeoutMs,
     retryAfterMs: RETRY_AFTER_MS,
@@ -76,7 +70,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
       return;
     }
     writer ??= new ResilientSql({
-      adapter: adapterFor(s.write, 2, s.queryTimeoutMs, log),
+      adapter: createSqlAdapter(s.write, 2, s.queryTimeoutMs, log, 'vpopmail'),
       connection: s.write,
       queryTimeoutMs: s.queryTimeoutMs,
       retryAfterMs: RETRY_AFTER_MS,
@@ -95,8 +89,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
 
   return {
     mech: 'vpopmail',
-    terseReplies: false,
-    async lookup(req: AuthRequest) {
+    async lookup(req: LookupRequest) {
       const addr = parseVpopmailLogin(req.login, req.realm, s.defaultDomain);
       if (!addr) return undefined;
       const st = selectUser(reader.dialect, s.layout, addr, s.clearPasswords);
@@ -110,7 +103,7 @@ export function createVpopmailBackend(s: VpopmailConfig, log: Logger): Backend {
       const row = exactRow(out.rows, s.layout, addr);
       return row ? toRecord(row, addr, req.service, s) : undefined;
     },
-    recordLogin(req: AuthRequest) {
+    recordLogin(req: LookupRequest) {
       if (!s.lastauth) return;
       const addr = parseVpopmailLogin(req.login, req.realm, s.defaultDomain);
       if (addr) writeLastauth(addr, req.clientIp ?? UNKNOWN_IP);

@@ -1,4 +1,4 @@
-import type { Row } from '../sql/client.js';
+import type { Row } from '../../sql/client.js';
 import { perDomainTable, type VpopmailAddress } from './login.js';
 
 export type Layout = 'many-domains' | 'per-domain';

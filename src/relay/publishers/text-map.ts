@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../../log.js';
 import { replaceFile } from '../../os/safe-files.js';
+import { grantLines } from '../grant-lines.js';
 import { FileOutputPublisher, type Grants } from './file-output.js';
 
 /**
@@ -16,7 +17,7 @@ export class TextMapPublisher extends FileOutputPublisher {
   }
 
   protected async write(grants: Grants): Promise<void> {
-    replaceFile(this.path, Buffer.from(grants.map(([ip, at]) => `${ip} ${at}\n`).join(''), 'latin1'));
+    replaceFile(this.path, Buffer.from(grantLines(grants), 'latin1'));
     if (!this.rebuild) return;
     const code = await new Promise<number | null>((resolve) => {
       const p = spawn('/bin/sh', ['-c', this.rebuild!], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RELAY_MAP: this.path } });

@@ -1,7 +1,7 @@
 import { closeSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TempFail } from '../../auth/types.js';
-import { canonicalIp } from '../address.js';
+import { TempFail } from '../../errors.js';
+import { grantLines, parseGrantLines } from '../grant-lines.js';
 import { openPrivateFile, replaceFile } from '../../os/safe-files.js';
 import { tryLockExclusive, unlock } from '../../os/flock.js';
 import type { RelayStore } from '../store.js';
@@ -14,18 +14,6 @@ interface Pending {
   readonly op: Op;
   resolve(removed: string[]): void;
   reject(err: Error): void;
-}
-
-/** `IP epoch` lines: what vsmtprelay's list prints and makemap/postmap read. Bad lines are skipped. */
-export function parseRelayFile(text: string): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [ipText, atText] = line.trim().split(/\s+/);
-    if (!ipText || !atText || !/^\d{1,12}$/.test(atText)) continue;
-    const ip = canonicalIp(ipText);
-    if (ip) map.set(ip, Number(atText));
-  }
-  return map;
 }
 
 /**
@@ -67,7 +55,7 @@ export class FileRelayStore implements RelayStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TempFail(`relay file ${this.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
-    this.map = parseRelayFile(text);
+    this.map = parseGrantLines(text);
     this.seen = sig;
   }
 
@@ -147,7 +135,7 @@ export class FileRelayStore implements RelayStore {
   }
 
   private replaceFile(): void {
-    replaceFile(this.path, Buffer.from([...this.map].map(([ip, at]) => `${ip} ${at}\n`).join(''), 'latin1'));
+    replaceFile(this.path, Buffer.from(grantLines(this.map), 'latin1'));
     this.seen = this.signature();
   }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Cluster, Redis } from 'ioredis';
-import { TempFail } from '../../auth/types.js';
+import { TempFail } from '../../errors.js';
+import type { RedisTarget } from '../../config/relay.js';
 import type { Logger } from '../../log.js';
 import type { RelayStore } from '../store.js';
 
@@ -16,27 +17,21 @@ return 1`;
 /**
  * Redis: one key per address (`<prefix><ip>` = grant time) with a native
  * expiry, so every Authmux host sharing the server sees a grant made on
- * any of them at once. `redis://` for one server, `redis-cluster://h1:p1,h2:p2`
- * for a cluster (listing scans every master). Every failure is a TempFail.
+ * any of them at once, one server or a cluster (listing scans every master). Every failure is a TempFail.
  */
 export class RedisRelayStore implements RelayStore {
   readonly name = 'redis';
   private readonly client: Redis | Cluster;
   private wasReady = false;
 
-  constructor(url: string, private readonly prefix: string, private readonly ttlS: number, log: Logger) {
+  constructor(target: RedisTarget, private readonly prefix: string, private readonly ttlS: number, log: Logger) {
     const require = createRequire(import.meta.url);
     const { Redis: RedisClient, Cluster: ClusterClient } = require('ioredis') as typeof import('ioredis');
     const common = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: TIMEOUT_MS, commandTimeout: TIMEOUT_MS, lazyConnect: false };
-    if (url.startsWith('redis-cluster://')) {
-      const nodes = url.slice('redis-cluster://'.length).split(',').map((hp) => {
-        const [host, port] = hp.split(':');
-        return { host: host!, port: Number(port ?? 6379) };
-      });
-      this.client = new ClusterClient(nodes, { enableOfflineQueue: false, redisOptions: common });
-    } else {
-      this.client = new RedisClient(url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
-    }
+    this.client = target.kind === 'cluster'
+      ? new ClusterClient(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
+      : new RedisClient(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
+    const url = target.kind === 'cluster' ? `redis-cluster://${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')}` : target.url.replace(/\/\/[^@/]*@/, '//***@'); // never a password in the log
     let down = false;
     this.client.on('error', (err: Error) => {
       if (!down) log.error(`relay: redis ${url}: ${err.message}`);

@@ -1,6 +1,6 @@
-import { TempFail } from '../../auth/types.js';
-import { adapterFor } from '../../backends/vpopmail/backend.js';
-import { ResilientSql } from '../../backends/sql/resilient.js';
+import { TempFail } from '../../errors.js';
+import { createSqlAdapter } from '../../sql/adapter.js';
+import { ResilientSql } from '../../sql/resilient.js';
 import type { VpopmailConfig } from '../../config/vpopmail.js';
 import type { Logger } from '../../log.js';
 import type { RelayStore } from '../store.js';
@@ -16,7 +16,7 @@ export class SqlRelayStore implements RelayStore {
 
   constructor(v: VpopmailConfig, log: Logger) {
     this.sql = new ResilientSql({
-      adapter: adapterFor(v.write, 2, v.queryTimeoutMs, log),
+      adapter: createSqlAdapter(v.write, 2, v.queryTimeoutMs, log, 'relay'),
       connection: v.write,
       queryTimeoutMs: v.queryTimeoutMs,
       retryAfterMs: 1000,

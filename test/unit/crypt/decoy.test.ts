@@ -40,8 +40,8 @@ test('an unknown user is checked against a decoy of the last account seen, and s
     async close() {},
   };
   const hash = mkpasswd('sha-512', 'pw');
-  const records = new Map<string, PasswordRecord>([['alice', { user: 'alice', secret: hash, secretIsPlaintext: false }]]);
-  const backend: Backend = { mech: 'test', terseReplies: false, lookup: (req) => records.get(req.login), generation: () => 'g' };
+  const records = new Map<string, PasswordRecord>([['alice', { user: 'alice', secret: hash, secretIsPlaintext: false, system: false, mayRelay: true }]]);
+  const backend: Backend = { mech: 'test', lookup: (req) => records.get(req.login), generation: () => 'g' };
   const auth = new Authenticator({ backend, verifier, combineRealm: false });
   const req = (login: string) => ({ login, password: Buffer.from('pw'), service: 'smtp', realm: '' });
   const before = await auth.authenticate(req('mallory'));

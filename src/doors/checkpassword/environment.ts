@@ -1,4 +1,4 @@
-import { canonicalIp } from '../relay/address.js';
+import { canonicalIp } from '../../net/address.js';
 
 /** vchkpw's port map: the service a connection's local port stands for. */
 const PORT_SERVICES: Record<string, string> = {
@@ -16,14 +16,15 @@ export function serviceFrom(env: NodeJS.ProcessEnv, fallback: string): string {
 }
 
 /**
- * TCPREMOTEIP (tcpserver, Dovecot), else REMOTE_IP; only a well-formed
- * address counts (an IPv6 zone suffix allowed). Checked with the relay
+ * TCPREMOTEIP (tcpserver, Dovecot), else REMOTE_IP, in its one canonical
+ * spelling; only a well-formed address counts (an IPv6 zone suffix is
+ * allowed and dropped). Checked with the relay
  * tracker's parser, not node:net's isIP, whose IPv6 expression costs every
  * login's start-up milliseconds to compile.
  */
 export function clientIpFrom(env: NodeJS.ProcessEnv): string | undefined {
   const ip = env['TCPREMOTEIP'] ?? env['REMOTE_IP'];
-  return ip && canonicalIp(ip.split('%')[0]!) !== undefined ? ip : undefined;
+  return ip ? canonicalIp(ip.split('%')[0]!) : undefined;
 }
 
 /**

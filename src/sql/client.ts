@@ -1,4 +1,4 @@
-import type { SqlConnection } from '../../config/sql-connection.js';
+import type { SqlConnection } from '../config/sql-connection.js';
 
 export type Row = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isSafePathComponent } from '../os/safe-files.js';
-import type { Config } from '../config/config.js';
-import { parsePasswd } from '../backends/unix-files.js';
-import type { DoorAccount } from '../protocol/checkpassword-door.js';
+import { isSafePathComponent } from '../../os/safe-files.js';
+import type { Config } from '../../config/config.js';
+import { parsePasswd } from '../../backends/unix-files.js';
+import type { DoorAccount } from '../../protocol/checkpassword-door.js';
 
 /** Who the next program runs as, where, and with which variables besides USER, HOME and SHELL. */
 export interface Identity {
@@ -58,26 +58,18 @@ export function homeFromTemplate(template: string, user: string, domain: string)
 }
 
 /**
- * System accounts run as themselves; sasldb and vpopmail accounts, which have
- * no system account, run as `virtual_user`, in their vpopmail directory or
- * the `virtual_home` template, with vchkpw's variables for vpopmail.
+ * System accounts run as themselves; virtual ones (sasldb, vpopmail), which
+ * have no system account, run as `virtual_user`, in the home their source
+ * gives (vpopmail's pw_dir) or else the `virtual_home` template, with the
+ * variables their source names (vpopmail's VPOPUSER).
  */
 export function identityFor(config: Config, account: DoorAccount): Identity {
-  if (config.mech === 'shadow' || config.mech === 'getpwent') {
+  if (account.system) {
     if (account.uid === undefined || account.gid === undefined) throw new IdentityError(`no uid/gid for ${account.user}`);
-    return { uid: account.uid, gid: account.gid, home: account.home, user: account.user, shell: account.shell, env: {} };
+    return { uid: account.uid, gid: account.gid, home: account.home, user: account.user, shell: account.shell, env: account.env };
   }
   const v = virtualAccount(config);
-  if (config.mech === 'vpopmail') {
-    return {
-      uid: v.uid,
-      gid: v.gid,
-      home: account.home,
-      user: account.user,
-      shell: 'NOLOGIN',
-      env: { VPOPUSER: `${account.user}@${account.domain}` },
-    };
-  }
   const template = config.checkpassword.virtualHome ?? `${v.home}/%d/%u`;
-  return { uid: v.uid, gid: v.gid, home: homeFromTemplate(template, account.user, account.domain), user: account.user, shell: v.shell, env: {} };
+  const home = account.home !== '' ? account.home : homeFromTemplate(template, account.user, account.domain);
+  return { uid: v.uid, gid: v.gid, home, user: account.user, shell: account.shell || v.shell, env: account.env };
 }

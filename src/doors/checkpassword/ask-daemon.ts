@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { decodeDoorReply, encodeDoorRequest, type DoorReply, type DoorRequest } from '../protocol/checkpassword-door.js';
+import { decodeDoorReply, encodeDoorRequest, type DoorReply, type DoorRequest } from '../../protocol/checkpassword-door.js';
 
 /** One request to the daemon's checkpassword socket; any transport problem is a temporary failure. */
 export function askDaemon(path: string, req: DoorRequest, timeoutMs: number): Promise<DoorReply> {

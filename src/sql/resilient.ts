@@ -1,5 +1,5 @@
-import { TempFail } from '../../auth/types.js';
-import type { SqlConnection } from '../../config/sql-connection.js';
+import { TempFail } from '../errors.js';
+import type { SqlConnection } from '../config/sql-connection.js';
 import { describeError, type Row, type SqlDriverAdapter } from './client.js';
 
 export interface ResilientOptions {

@@ -1,13 +1,13 @@
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { TempFail } from '../auth/types.js';
+import { TempFail } from '../errors.js';
 import type { Logger } from '../log.js';
-import { canonicalIp } from './address.js';
+import { canonicalIp } from '../net/address.js';
 import { MAX_NETSTRING, netstring, NetstringReader } from '../protocol/netstring.js';
-import type { ConnectionLimits } from '../server/connection-limits.js';
-import { Deadlines, sweepPeriod } from '../server/deadlines.js';
-import { claimSocketPath, listenUnix } from '../server/run-dir.js';
-import { ThrottledWarning } from '../server/throttled-warning.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import { Deadlines, sweepPeriod } from './deadlines.js';
+import { claimSocketPath, listenUnix } from './run-dir.js';
+import { ThrottledWarning } from './throttled-warning.js';
 
 /**
  * What one connection may have received and not yet answered: the longest

@@ -1,0 +1,73 @@
+/**
+ * The contract every password source fulfils. A backend only finds a user:
+ * it returns a PasswordRecord, undefined for "no such user", or throws
+ * TempFail. It never compares passwords and knows no front door.
+ */
+
+/** What a backend is asked: the login as the front door received it (latin1, byte for byte). */
+export interface LookupRequest {
+  readonly login: string;
+  readonly realm: string;
+  readonly service: string;
+  /** Client address (canonical form), when the front door knows it. */
+  readonly clientIp?: string;
+  /**
+   * The front door carries no realm of its own (checkpassword): a source
+   * whose keys hold a realm may find it in the login (sasldb's user@realm).
+   */
+  readonly realmInLogin?: boolean;
+}
+
+/** Why a login was refused; each front door renders these in its own words. */
+export type FailCode =
+  | 'no_such_user'
+  | 'bad_password'
+  | 'account_expired'
+  | 'password_expired'
+  | 'service_disabled';
+
+/** What a backend knows about a user; it never decides whether a password matches. */
+export interface PasswordRecord {
+  readonly user: string;
+  /** The virtual domain or realm, for sources that host several (vpopmail, sasldb). */
+  readonly domain?: string;
+  /** A crypt(3) hash, optionally with a {SCHEME} prefix, or a plaintext password. */
+  readonly secret: string;
+  readonly secretIsPlaintext: boolean;
+  /** The clear password, where the source keeps one besides the hash: challenge mechanisms (APOP, CRAM-MD5) need it. */
+  readonly plaintext?: string;
+  /**
+   * A system account runs as its own uid and gid; a virtual one (sasldb,
+   * vpopmail) has none and runs as the configured virtual user.
+   */
+  readonly system: boolean;
+  readonly uid?: number;
+  readonly gid?: number;
+  /** The account's own home; a virtual account without one gets virtual_home. */
+  readonly home?: string;
+  readonly shell?: string;
+  /** Variables the next program of a checkpassword login gets (vpopmail's VPOPUSER). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** False when the source says this account never opens relay (vpopmail's NO_RELAY). */
+  readonly mayRelay: boolean;
+  /** Checked after the password matches, so a refusal never reveals more than a wrong password would. */
+  readonly policy?: (nowDays: number) => FailCode | undefined;
+}
+
+export interface Backend {
+  readonly mech: string;
+  /** Returns the user's record, undefined for "no such user", or throws TempFail. */
+  lookup(req: LookupRequest): PasswordRecord | undefined | Promise<PasswordRecord | undefined>;
+  /**
+   * A value that changes whenever the backing data changes; cache entries made
+   * under another value are dropped. A backend without it (SQL: no cheap change
+   * signal) is asked on every request, and the cache then only spares the hash
+   * computation, or answers alone while the backend is unreachable.
+   */
+  generation?(): string | undefined;
+  /** Told of each successful login, without being waited for (vpopmail's lastauth). */
+  recordLogin?(req: LookupRequest): void;
+  /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */
+  check?(): string;
+  close?(): Promise<void> | void;
+}

@@ -1,0 +1,159 @@
+import { hostname } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { AddressSet } from '../net/address.js';
+import { ConfigError } from './errors.js';
+import { parseRedisTarget } from './redis-target.js';
+import { parseSqlUrl } from './sql-connection.js';
+import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
+import { parseBool, parseChoice, parseInteger, parseSeconds, parseWords } from './values.js';
+
+/** What a key's parser and default may depend on besides the value itself. */
+export interface KeyContext {
+  /** The configuration file's directory: relative paths are taken from it. */
+  readonly confDir: string;
+  /** -m: where files default to (relay_file). */
+  readonly runDir: string;
+  /** -d/-f: a daemon in the foreground logs to stderr unless told otherwise. */
+  readonly foreground: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+interface KeyDef<T> {
+  /** One line for the documentation. */
+  readonly doc: string;
+  /** Turns the file's text into the value; `where` is `file:line`, for the error. */
+  readonly parse: (value: string, where: string, ctx: KeyContext) => T;
+  readonly dflt: (ctx: KeyContext) => T;
+}
+
+function key<T>(doc: string, parse: KeyDef<T>['parse'], dflt: KeyDef<T>['dflt']): KeyDef<T> {
+  return { doc, parse, dflt };
+}
+
+const path = (v: string, _w: string, c: KeyContext) => (isAbsolute(v) ? v : resolve(c.confDir, v));
+const text = (v: string) => v;
+const none = () => undefined;
+const yesNo = (v: string, w: string) => parseBool(v, w);
+const seconds = (minMs: number) => (v: string, w: string) => parseSeconds(v, w, minMs);
+const count = (min: number, max: number) => (v: string, w: string) => parseInteger(v, w, min, max);
+const choice = <T extends string>(choices: readonly T[]) => (v: string, w: string) => parseChoice(v, w, choices);
+
+/** saslauthd sizes its cache in kilobytes of shared memory; about this many bytes an entry. */
+export const BYTES_PER_CACHE_ENTRY = 100;
+
+/**
+ * Every key of the configuration file: its parser, its default and one line
+ * of documentation. The typed Config is built from these values alone, and
+ * saslauthd.conf.example lists exactly these keys (a test holds the two together).
+ */
+export const KEYS = {
+  mech: key('password source, as -a: shadow, getpwent, sasldb, vpopmail', (v) => v.toLowerCase(), none as () => string | undefined),
+  passwd_file: key('the passwd file shadow and getpwent read', path, () => '/etc/passwd'),
+  shadow_file: key('the shadow file shadow reads', path, () => '/etc/shadow'),
+  sasldb_path: key('the sasldb (Berkeley DB or text)', path, () => '/etc/sasldb2'),
+  sasldb_default_realm: key('the realm an empty request realm stands for', text, () => hostname().split('.')[0]!),
+  cache: key('yes: cache successful logins (as -c)', yesNo, () => false),
+  cache_ttl: key('seconds a cache entry lives (as -t)', seconds(1000), () => 28_800_000),
+  cache_size: key('cache entries (-s gives kilobytes instead)', count(1, 100_000_000), () => 10_000),
+  log_target: key('stderr, syslog or a file path', (v, w, c) => (v === 'stderr' || v === 'syslog' ? v : path(v, w, c)), (c) => (c.foreground ? 'stderr' : 'syslog')),
+  log_format: key('text (saslauthd\'s lines) or json', choice(['text', 'json'] as const), () => 'text' as const),
+  syslog_path: key('the syslog socket', path, () => '/dev/log'),
+  request_timeout: key('seconds a client has to send its whole request', seconds(100), () => 10_000),
+  idle_timeout: key('seconds a many-request connection (the socketmap) may sit idle', seconds(100), () => 60_000),
+  max_connections: key('connections served at once, all users together', count(1, 1_000_000), () => 4096),
+  max_connections_per_user: key('connections one user outside trusted_users may hold', count(1, 1_000_000), () => 32),
+  trusted_users: key('accounts never limited per user (the MTA\'s, root)', (v) => parseWords(v), () => ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp']),
+  crypt_engine: key('auto, libxcrypt or js', choice(['auto', 'libxcrypt', 'js'] as const), () => 'auto' as const),
+  vpopmail_sql: key('vpopmail\'s database as a mysql:// or postgres:// URL', (v, w) => parseSqlUrl(v, w), none),
+  vpopmail_config_file: key('vpopmail\'s vpopmail.mysql or vpopmail.pgsql', path, none as () => string | undefined),
+  vpopmail_driver: key('mysql or pgsql, when the file name does not say', choice(['mysql', 'pgsql'] as const), none as () => 'mysql' | 'pgsql' | undefined),
+  vpopmail_layout: key('many-domains or per-domain', choice(['many-domains', 'per-domain'] as const), () => 'many-domains' as const),
+  vpopmail_default_domain: key('the domain of a login that names none', (v) => v.toLowerCase(), (c) => (c.env['VPOPMAIL_DOMAIN'] ?? '').toLowerCase()),
+  vpopmail_clear_passwords: key('yes: an empty pw_passwd is checked against pw_clear_passwd', yesNo, () => false),
+  vpopmail_lastauth: key('yes: successful logins update lastauth', yesNo, () => false),
+  vpopmail_service_flags: key('which pw_gid flag refuses which service', (v, w) => parseServiceFlags(v, w), () => parseServiceFlags(DEFAULT_SERVICE_FLAGS, 'default vpopmail_service_flags')),
+  vpopmail_query_timeout: key('seconds a lookup may take', seconds(100), () => 5000),
+  vpopmail_pool_size: key('database connections kept for lookups', count(1, 256), () => 8),
+  checkpassword_socket: key('where the daemon answers the checkpassword program', path, none as () => string | undefined),
+  checkpassword_service: key('service when neither SERVICE nor TCPLOCALPORT names one', (v) => v.toLowerCase(), () => 'pop3'),
+  virtual_user: key('the passwd account virtual logins run as', text, () => 'vpopmail'),
+  virtual_home: key('a sasldb login\'s home: %u user, %d realm', text, none as () => string | undefined),
+  relay_store: key('file, redis, vpopmail or none', choice(['file', 'redis', 'vpopmail', 'none'] as const), () => 'file' as const),
+  relay_ttl: key('seconds a grant lasts', count(1, 366 * 86400), () => 1800),
+  relay_ignore: key('addresses and CIDR blocks that never get a grant', (v, w) => addressSet(v, w), () => addressSet('127.0.0.0/8 ::1', 'relay_ignore')),
+  relay_services: key('services whose logins open relay', (v) => new Set(parseWords(v.toLowerCase())) as ReadonlySet<string>, () => new Set(['pop3', 'pop', 'pop3s', 'imap', 'imaps']) as ReadonlySet<string>),
+  relay_file: key('the file store', path, (c) => `${c.runDir}/relayers`),
+  relay_redis: key('the Redis store: redis:// or redis-cluster://h1:p1,h2:p2', (v, w) => parseRedisTarget(v, w), () => parseRedisTarget('redis://127.0.0.1:6379/0', 'relay_redis')),
+  relay_redis_prefix: key('key prefix in Redis', text, () => 'authmux:relay:'),
+  relay_datagram: key('a Unix datagram socket told of every change', path, none as () => string | undefined),
+  relay_socketmap: key('the socketmap socket for Postfix and Sendmail', path, none as () => string | undefined),
+  relay_text_map: key('an `IP timestamp` map for makemap or postmap', path, none as () => string | undefined),
+  relay_rebuild_command: key('run (sh -c) after the text map changes', text, none as () => string | undefined),
+  relay_cdb: key('qmail\'s tcp.smtp.cdb', path, none as () => string | undefined),
+  relay_cdb_rules: key('the site\'s tcprules file, compiled after the grants', path, none as () => string | undefined),
+  relay_expire_interval: key('seconds between expiry runs', seconds(1000), () => 60_000),
+} as const;
+
+export type KeyName = keyof typeof KEYS;
+export type KeyValues = { readonly [K in KeyName]: ReturnType<(typeof KEYS)[K]['dflt']> };
+
+function addressSet(value: string, where: string): AddressSet {
+  try {
+    return new AddressSet(parseWords(value));
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/** One line of the file: the value and where it stands. */
+export interface Setting {
+  readonly value: string;
+  readonly where: string;
+}
+
+/** saslauthd's LDAP options: an admin's /etc/saslauthd.conf may hold them for saslauthd itself. */
+const SASLAUTHD_FOREIGN = /^ldap_/;
+
+/** Edit distance, for suggesting the key that was meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function closestKey(name: string): KeyName {
+  let best: KeyName = 'mech';
+  let bestD = Infinity;
+  for (const k of Object.keys(KEYS) as KeyName[]) {
+    const d = distance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+/**
+ * Every key's value: parsed from the file where it is set, its default
+ * otherwise. An unknown key is an error naming its line and the key most
+ * like it; saslauthd's own LDAP keys are only warned about.
+ */
+export function readKeys(settings: ReadonlyMap<string, Setting>, ctx: KeyContext, warnings: string[]): { values: KeyValues; whereOf: (k: KeyName) => string } {
+  for (const [name, { where }] of settings) {
+    if (name in KEYS) continue;
+    if (SASLAUTHD_FOREIGN.test(name)) warnings.push(`${where}: unknown key ${name} ignored (saslauthd's LDAP option; Authmux does not serve mech ldap)`);
+    else throw new ConfigError(`${where}: unknown key ${name}; did you mean ${closestKey(name)}?`);
+  }
+  const values: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(KEYS) as Array<[KeyName, KeyDef<unknown>]>) {
+    const s = settings.get(name);
+    values[name] = s ? def.parse(s.value, s.where, ctx) : def.dflt(ctx);
+  }
+  return { values: values as KeyValues, whereOf: (k) => settings.get(k)?.where ?? k };
+}

@@ -1,0 +1,48 @@
+import type { AuthRequest, PasswordRecord, Result } from '../auth/types.js';
+import { canonicalIp } from '../net/address.js';
+import type { DoorAccount, DoorReply, DoorRequest } from '../protocol/checkpassword-door.js';
+
+export { DOOR_CODEC as codec, encodeDoorReply as encode } from '../protocol/checkpassword-door.js';
+
+/**
+ * The daemon's socket for the checkpassword program. Its logins come
+ * without a realm (qmail's interface has none): a source keyed by realm
+ * finds it in the login. The address was checked by the program, and is
+ * checked again here, where it crosses into the daemon.
+ */
+export function toAuthRequest(r: DoorRequest): AuthRequest {
+  const ip = canonicalIp(r.clientAddr.toString('latin1'));
+  const base: AuthRequest = {
+    login: r.login.toString('latin1'),
+    password: r.password,
+    service: r.service.toString('latin1'),
+    realm: r.realm.toString('latin1'),
+    realmInLogin: true,
+    challenge: r.timestamp,
+  };
+  return ip ? { ...base, clientIp: ip } : base;
+}
+
+/** What the next program needs of a checked account. */
+function accountOf(record: PasswordRecord): DoorAccount {
+  return {
+    user: record.user,
+    domain: record.domain ?? '',
+    system: record.system,
+    uid: record.uid,
+    gid: record.gid,
+    home: record.home ?? '',
+    shell: record.shell ?? '',
+    mayRelay: record.mayRelay,
+    env: record.env ?? {},
+  };
+}
+
+/** The one mapping of a result to the program's reply, whether the daemon or the program itself checked. */
+export function replyOf(result: Result): DoorReply {
+  if (result.kind === 'tempfail') return { kind: 'temp', reason: result.reason };
+  if (result.kind === 'fail') return { kind: 'no', reason: result.reason };
+  // A success answered from the cache while the source is down has no account to give: try again.
+  if (!result.record) return { kind: 'temp', reason: 'the account cannot be read now' };
+  return { kind: 'ok', account: accountOf(result.record) };
+}

@@ -1,0 +1,31 @@
+import type { AuthRequest, Result } from '../auth/types.js';
+import { canonicalIp } from '../net/address.js';
+import { clientAddrText, encodeReply, REPLY_BARE_NO, REPLY_FAIL, REPLY_TEMPFAIL, type SaslauthdRequest } from '../protocol/saslauthd.js';
+
+export { SASLAUTHD_CODEC as codec } from '../protocol/saslauthd.js';
+
+/**
+ * saslauthd's mux socket: the fields as they arrived become the
+ * AuthRequest, the client address (from `ip;port`) checked and put in its
+ * one spelling here, once.
+ */
+export function toAuthRequest(r: SaslauthdRequest): AuthRequest {
+  const ip = canonicalIp(clientAddrText(r.clientAddr) ?? '');
+  const base = { login: r.login.toString('latin1'), password: r.password, service: r.service.toString('latin1'), realm: r.realm.toString('latin1') };
+  return ip ? { ...base, clientIp: ip } : base;
+}
+
+/** saslauthd's mechanisms whose refusals carry no reason: sasldb answers a bare NO. */
+const BARE_NO = new Set(['sasldb']);
+
+/** The reply saslauthd would give for this result under mechanism `mech`. */
+export function reply(result: Result, mech: string): Buffer {
+  switch (result.kind) {
+    case 'ok':
+      return encodeReply('OK');
+    case 'fail':
+      return encodeReply(BARE_NO.has(mech) ? REPLY_BARE_NO : REPLY_FAIL[result.code]);
+    case 'tempfail':
+      return encodeReply(REPLY_TEMPFAIL);
+  }
+}
