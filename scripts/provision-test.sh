@@ -83,3 +83,13 @@ if ! mariadb_up || ! postgres_up || ! redis_up; then
   postgres_up || { echo "npm test: PostgreSQL is not running and could not be started" >&2; exit 1; }
   redis_up || { echo "npm test: Redis is not running and could not be started" >&2; exit 1; }
 fi
+
+# The tests reach PostgreSQL as its superuser over 127.0.0.1 without a password. Debian's own
+# pg_hba.conf asks for one there; a line of trust for that user on loopback, and only that, is added.
+if ! psql -h 127.0.0.1 -U postgres -w -Atc 'select 1' postgres >/dev/null 2>&1; then
+  [ "$root" = yes ] || need "PostgreSQL does not let postgres in over 127.0.0.1 without a password"
+  hba=$(runuser -u postgres -- psql -Atc 'show hba_file')
+  sed -i '1i host all postgres 127.0.0.1/32 trust  # added by authmux scripts/provision-test.sh for npm test' "$hba"
+  runuser -u postgres -- psql -qc 'select pg_reload_conf()' >/dev/null
+  psql -h 127.0.0.1 -U postgres -w -Atc 'select 1' postgres >/dev/null || { echo "npm test: PostgreSQL still refuses postgres over 127.0.0.1" >&2; exit 1; }
+fi

@@ -2,7 +2,7 @@ import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
 import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
 import { Abandoned } from '../crypt/queue.js';
-import { decoyOf, defaultDecoy } from '../crypt/schemes.js';
+import { decoyOf, defaultDecoy, isLocked } from '../crypt/schemes.js';
 import { TempFail } from '../errors.js';
 import type { AuthenticateOptions, AuthRequest, Backend, PasswordRecord, Result } from './types.js';
 
@@ -31,6 +31,7 @@ export class Authenticator {
   private readonly now: () => number;
   /** What an unknown user's password is checked against: the setting of the last account seen. */
   private decoy = defaultDecoy();
+  private decoyLearned = false;
 
   constructor(opts: AuthenticatorOptions) {
     this.backend = opts.backend;
@@ -51,7 +52,7 @@ export class Authenticator {
     // One lookup a request, shared by the challenge check and the password check that may follow it.
     let pending: Promise<PasswordRecord | undefined> | undefined;
     const lookup: Lookup = () => (pending ??= Promise.resolve(this.backend.lookup(req)).then((record) => {
-      if (record) this.decoy = decoyOf(record.secret, record.secretIsPlaintext);
+      if (record) this.learnDecoy(record);
       return record;
     }));
     let result: Result;
@@ -78,7 +79,7 @@ export class Authenticator {
     const record = await lookup();
     if (hit && record) return { kind: 'ok', record, cached: true };
     if (!record) return this.unknownUser(req, opts);
-    const matches = await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal);
+    const matches = await this.check(req, record, opts);
     return this.conclude(req, record, matches, today, generation, false);
   }
 
@@ -101,8 +102,32 @@ export class Authenticator {
     if (!record) return this.unknownUser(req, opts);
     const generation = this.cache ? this.cache.fingerprint(`${record.secret}\0${record.secretIsPlaintext}\0${today}`) : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
-    const matches = hit || (await this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal));
+    const matches = hit || (await this.check(req, record, opts));
     return this.conclude(req, record, matches, today, generation, hit);
+  }
+
+  /**
+   * Takes the scheme, cost and salt of an account just looked up for the
+   * decoy. A locked account ("!", "*") has none to give, and a plaintext one
+   * never replaces a hash: a client could otherwise look up such an account
+   * first to make every unknown login cheap, and so tell them apart.
+   */
+  private learnDecoy(record: PasswordRecord): void {
+    if (isLocked(record.secret, record.secretIsPlaintext)) return;
+    if (record.secretIsPlaintext && this.decoyLearned && !this.decoy.isPlaintext) return;
+    this.decoy = decoyOf(record.secret, record.secretIsPlaintext);
+    this.decoyLearned = true;
+  }
+
+  /**
+   * The password against the record. A record with no hash to check (a
+   * locked or disabled account) never matches, but still costs a check
+   * against the decoy: otherwise its quick refusal would set it apart.
+   */
+  private async check(req: AuthRequest, record: PasswordRecord, opts: AuthenticateOptions): Promise<boolean> {
+    if (!isLocked(record.secret, record.secretIsPlaintext)) return this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal);
+    await this.unknownUser(req, opts);
+    return false;
   }
 
   /**

@@ -2,6 +2,7 @@ import { closeSync, readSync, writeSync } from 'node:fs';
 import type { AuthRequest } from '../auth/types.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { askDaemon } from '../doors/checkpassword/ask-daemon.js';
+import { loadPeerUid } from '../os/peer-credentials.js';
 import { underDovecot } from '../doors/checkpassword/environment.js';
 import { exitFor, toAuthRequest } from '../doors/checkpassword-program.js';
 import { identityFor, UnsafeHome, type Identity } from '../doors/checkpassword/identity.js';
@@ -72,7 +73,7 @@ async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
       realm: Buffer.from(req.realm, 'latin1'),
       clientAddr: Buffer.from(req.clientIp ?? '', 'latin1'),
       timestamp: req.challenge ?? Buffer.alloc(0),
-    }, DAEMON_TIMEOUT_MS);
+    }, DAEMON_TIMEOUT_MS, loadPeerUid());
   }
   const { checkDirect } = await import('../doors/checkpassword/check-direct.js');
   return checkDirect(config, req, stderrLog);
@@ -168,7 +169,8 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     } catch (err) {
       throw new Exit(err instanceof UnsafeHome ? EXIT.refused : EXIT.temporary, `${who}: ${(err as Error).message}`);
     }
-    if (id.uid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 never logs in through checkpassword`);
+    // Root's group gives nearly root's reach over the system's files: neither logs in this way.
+    if (id.uid === 0 || id.gid === 0) throw new Exit(EXIT.refused, `auth refused ${who}: uid 0 and gid 0 never log in through checkpassword`);
     // Asking the daemon, the daemon recorded the grant; checking here, this program does, before the session starts.
     if (!config.checkpassword.socket) await recordRelay(config, req, reply.account.mayRelay);
     return become(posix, id, argv, env, blocking, inherited);

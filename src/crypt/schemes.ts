@@ -66,3 +66,8 @@ export function defaultDecoy(): { readonly secret: string; readonly isPlaintext:
   for (let i = 0; i < 16; i++) salt += CRYPT64[Math.floor(Math.random() * 64)];
   return { secret: `$6$${salt}$${'.'.repeat(86)}`, isPlaintext: false };
 }
+
+/** A shadow-style locked or disabled entry ("!…", "*…", empty): no password ever matches it. */
+export function isLocked(secret: string, isPlaintext: boolean): boolean {
+  return !isPlaintext && /^(?:\{[A-Za-z0-9.-]+\})?(?:[!*]|$)/.test(secret);
+}

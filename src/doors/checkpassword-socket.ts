@@ -10,17 +10,21 @@ export { DOOR_CODEC as codec, encodeDoorReply as encode } from '../protocol/chec
  * finds it in the login. The address was checked by the program, and is
  * checked again here, where it crosses into the daemon.
  */
-export function toAuthRequest(r: DoorRequest): AuthRequest {
-  const ip = canonicalIp(r.clientAddr.toString('latin1'));
+export function toAuthRequest(r: DoorRequest, trusted = true): AuthRequest {
   const base: AuthRequest = {
     login: r.login.toString('latin1'),
     password: r.password,
     service: r.service.toString('latin1'),
     realm: r.realm.toString('latin1'),
     realmInLogin: true,
-    challenge: r.timestamp,
   };
-  return ip ? { ...base, clientIp: ip } : base;
+  // The address and the APOP/CRAM-MD5 challenge are believed from the program run by qmail or
+  // Dovecot (root, a trusted user) only: from anyone else they would open relay for any address,
+  // or replay a sniffed challenge response.
+  if (!trusted) return base;
+  const ip = canonicalIp(r.clientAddr.toString('latin1'));
+  const withChallenge = { ...base, challenge: r.timestamp };
+  return ip ? { ...withChallenge, clientIp: ip } : withChallenge;
 }
 
 /** What the next program needs of a checked account. */
@@ -38,10 +42,14 @@ function accountOf(record: PasswordRecord): DoorAccount {
   };
 }
 
-/** The one mapping of a result to the program's reply, whether the daemon or the program itself checked. */
-export function replyOf(result: Result): DoorReply {
+/**
+ * The one mapping of a result to the program's reply, whether the daemon or
+ * the program itself checked. Why a login failed is told to a trusted peer
+ * only (it tells which logins exist).
+ */
+export function replyOf(result: Result, trusted = true): DoorReply {
   if (result.kind === 'tempfail') return { kind: 'temp', reason: result.reason };
-  if (result.kind === 'fail') return { kind: 'no', reason: result.reason };
+  if (result.kind === 'fail') return { kind: 'no', reason: trusted ? result.reason : 'login refused' };
   // A success answered from the cache while the source is down has no account to give: try again.
   if (!result.record) return { kind: 'temp', reason: 'the account cannot be read now' };
   return { kind: 'ok', account: accountOf(result.record) };

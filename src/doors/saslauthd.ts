@@ -7,10 +7,13 @@ export { SASLAUTHD_CODEC as codec } from '../protocol/saslauthd.js';
 /**
  * saslauthd's mux socket: the fields as they arrived become the
  * AuthRequest, the client address (from `ip;port`) checked and put in its
- * one spelling here, once.
+ * one spelling here, once. The socket is open to every local user (0777,
+ * as saslauthd's), so the address is believed only from a trusted peer (the
+ * MTA, root): anyone else could name any address to open relay for it or
+ * to get it banned.
  */
-export function toAuthRequest(r: SaslauthdRequest): AuthRequest {
-  const ip = canonicalIp(clientAddrText(r.clientAddr) ?? '');
+export function toAuthRequest(r: SaslauthdRequest, trusted = true): AuthRequest {
+  const ip = trusted ? canonicalIp(clientAddrText(r.clientAddr) ?? '') : undefined;
   const base = { login: r.login.toString('latin1'), password: r.password, service: r.service.toString('latin1'), realm: r.realm.toString('latin1') };
   return ip ? { ...base, clientIp: ip } : base;
 }
@@ -18,13 +21,17 @@ export function toAuthRequest(r: SaslauthdRequest): AuthRequest {
 /** saslauthd's mechanisms whose refusals carry no reason: sasldb answers a bare NO. */
 const BARE_NO = new Set(['sasldb']);
 
-/** The reply saslauthd would give for this result under mechanism `mech`. */
-export function reply(result: Result, mech: string): Buffer {
+/**
+ * The reply saslauthd would give for this result under mechanism `mech`. A
+ * peer that is not trusted learns no reason: "no such user" against "wrong
+ * password" would tell it which logins exist.
+ */
+export function reply(result: Result, mech: string, trusted = true): Buffer {
   switch (result.kind) {
     case 'ok':
       return encodeReply('OK');
     case 'fail':
-      return encodeReply(BARE_NO.has(mech) ? REPLY_BARE_NO : REPLY_FAIL[result.code]);
+      return encodeReply(BARE_NO.has(mech) || !trusted ? REPLY_BARE_NO : REPLY_FAIL[result.code]);
     case 'tempfail':
       return encodeReply(REPLY_TEMPFAIL);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 /**
@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
  * refused before anything is written in it.
  */
 
-const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = constants;
 const STICKY = 0o1000;
 
 export class UnsafePathError extends Error {
@@ -21,22 +21,29 @@ function euid(): number {
 }
 
 /**
- * Throws unless `dir` and every directory above it is owned by root or by
- * this user and writable by no one else. World- or group-writable is
- * allowed only with the sticky bit on a root-owned directory (like /tmp),
- * where others may add names but never replace ours. A directory not made
- * yet is judged by the nearest one that exists.
+ * Throws unless `dir` and every directory above it, both as written and as
+ * its links really lead, is owned by root or by this user and writable by
+ * no one else, a root-owned sticky directory (like /tmp) above it excepted.
+ * `dir` itself may be such a sticky directory only with `sticky`: others may
+ * add names there but never replace ours, which is enough for files made
+ * only by O_EXCL and rename, never for sockets, pid and log files, whose
+ * very name another user could take first. A directory not made yet is
+ * judged by the nearest one that exists; check again once it is made.
  */
-export function assertPrivateDir(dir: string, what: string): void {
+export function assertPrivateDir(dir: string, what: string, opts: { readonly sticky?: boolean } = {}): void {
   let p = resolve(dir);
-  for (;;) {
+  while (!existsSync(p) && p !== '/') p = dirname(p);
+  const real = realpathSync(p);
+  for (const start of real === p ? [p] : [p, real]) checkChain(start, dir, what, opts.sticky === true);
+}
+
+function checkChain(start: string, dir: string, what: string, sticky: boolean): void {
+  for (let p = start; ; p = dirname(p)) {
     let st;
     try {
       st = statSync(p);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || p === '/') throw new UnsafePathError(`${what}: cannot check ${p}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      p = dirname(p);
-      continue;
+      throw new UnsafePathError(`${what}: cannot check ${p}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
     const mode = st.mode & 0o7777;
     const octal = mode.toString(8).padStart(4, '0');
@@ -44,11 +51,14 @@ export function assertPrivateDir(dir: string, what: string): void {
       throw new UnsafePathError(`${what}: refusing ${dir}: ${p} belongs to uid ${st.uid} (mode ${octal}), who could put links or files there; make it owned by root`);
     }
     const writableByOthers = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && st.gid !== 0);
-    if (writableByOthers && !((mode & STICKY) !== 0 && st.uid === 0)) {
-      throw new UnsafePathError(`${what}: refusing ${dir}: ${p} is writable by ${(mode & 0o002) !== 0 ? 'every user' : `group ${st.gid}`} (mode ${octal}), who could put links or files there; chmod go-w it`);
+    const stickyRoot = (mode & STICKY) !== 0 && st.uid === 0;
+    // Above the directory itself a sticky root directory is harmless: nobody can replace our entry in it.
+    if (writableByOthers && !(stickyRoot && (sticky || p !== start))) {
+      const who = (mode & 0o002) !== 0 ? 'every user' : `group ${st.gid}`;
+      const hint = stickyRoot ? '; a sticky directory does not stop another user taking the name first' : '';
+      throw new UnsafePathError(`${what}: refusing ${dir}: ${p} is writable by ${who} (mode ${octal}), who could put links or files there${hint}; use a directory only root writes`);
     }
     if (p === '/') return;
-    p = dirname(p);
   }
 }
 
@@ -106,9 +116,22 @@ export function openPrivateFile(path: string): number {
   }
 }
 
-/** Opens a log or similar file for appending, never through a link. */
+/**
+ * Opens a log or similar file for appending: never through a link, never a
+ * FIFO or device (O_NONBLOCK keeps a planted FIFO from hanging the start),
+ * never a file of another owner.
+ */
 export function openAppend(path: string, mode = 0o640): number {
-  return openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode);
+  const fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UnsafePathError(`${path} is not a regular file`);
+    if (st.uid !== euid()) throw new UnsafePathError(`${path} belongs to uid ${st.uid}, not to this daemon; remove it`);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
 }
 
 /**

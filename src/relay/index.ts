@@ -35,7 +35,7 @@ export async function createRelayTracker(config: Config, log: Logger): Promise<R
   if (r.store === 'none') return undefined;
   // Every process that writes grants (daemon, checkpassword, relay CLI) refuses the same unsafe places.
   const written: Array<[string | undefined, string]> = [[r.store === 'file' ? r.file : undefined, 'relay_file'], [r.textMap, 'relay_text_map'], [r.cdb, 'relay_cdb']];
-  for (const [path, key] of written) if (path) assertPrivateDir(dirname(path), key);
+  for (const [path, key] of written) if (path) assertPrivateDir(dirname(path), key, { sticky: true });
   const publishers: RelayPublisher[] = [];
   if (r.datagram) {
     const { DatagramPublisher } = await import('./publishers/datagram.js');

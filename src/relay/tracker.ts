@@ -76,7 +76,7 @@ export class RelayTracker {
       this.log.debug(logLine`relay: no grant for ${f.user}: ${d.why}`);
       return d;
     }
-    await this.grant(d.ip, this.now());
+    await this.put(d.ip, this.now());
     this.log.info(logLine`relay: ${d.ip} may relay for ${this.config.ttlS} s (login of ${f.user}, ${f.service})`);
     return d;
   }
@@ -86,9 +86,13 @@ export class RelayTracker {
     const ip = canonicalIp(ipText);
     if (!ip) throw new RelayInputError(`${JSON.stringify(ipText)} is not an IPv4 or IPv6 address`);
     if (NEVER_GRANTED.has(ip)) throw new RelayInputError(`${ip} is not a host address (unspecified, broadcast, multicast or reserved)`);
+    await this.put(ip, at);
+    return ip;
+  }
+
+  private async put(ip: string, at: number): Promise<void> {
     await this.store.put(ip, at);
     this.publish({ kind: 'grant', ip, at, until: at + this.config.ttlS });
-    return ip;
   }
 
   async revoke(ipTexts: readonly string[]): Promise<string[]> {
@@ -114,13 +118,16 @@ export class RelayTracker {
 
   /** True while `ip` holds a grant younger than relay_ttl. Rejects with TempFail when the store cannot answer. */
   async isLive(ip: string): Promise<boolean> {
+    if (NEVER_GRANTED.has(ip)) return false;
     const at = await this.store.get(ip);
     return at !== undefined && at > this.now() - this.config.ttlS;
   }
 
   async live(maxAgeS = this.config.ttlS): Promise<Array<[string, number]>> {
     const cutoff = this.now() - maxAgeS;
-    return inGrantOrder((await this.store.entries()).filter(([, at]) => at > cutoff));
+    // A store others can write to (a shared Redis, the vpopmail table) may hold what no login made:
+    // only addresses in their one spelling, naming a single host, reach the published maps.
+    return inGrantOrder((await this.store.entries()).filter(([ip, at]) => at > cutoff && canonicalIp(ip) === ip && !NEVER_GRANTED.has(ip)));
   }
 
   /** Publishers that write whole files (text map, cdb) start from the store's contents. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import type { PeerUid } from './peer-credentials.js';
+import type { PeerUid } from '../os/peer-credentials.js';
 import { ThrottledWarning } from './throttled-warning.js';
 
 export interface ConnectionPolicy {
@@ -26,6 +26,8 @@ export class ConnectionLimits {
   private total = 0;
   private ordinary = 0;
   private readonly perUid = new Map<number, number>();
+  /** Whether each admitted connection's peer is root or a trusted user. */
+  private readonly trust = new WeakMap<Socket, boolean>();
   private readonly refusals: ThrottledWarning;
   readonly ordinaryShare: number;
 
@@ -49,6 +51,7 @@ export class ConnectionLimits {
       return false;
     }
     this.total++;
+    this.trust.set(s, !ordinary);
     if (ordinary) {
       this.ordinary++;
       this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
@@ -71,6 +74,16 @@ export class ConnectionLimits {
     if ((this.perUid.get(uid!) ?? 0) >= this.policy.maxPerUser) return `${who} already holds max_connections_per_user (${this.policy.maxPerUser})`;
     if (this.ordinary >= this.ordinaryShare) return `${who}: ordinary users already hold ${this.ordinaryShare} connections, half of max_connections`;
     return undefined;
+  }
+
+  /**
+   * True when an admitted connection comes from root or a trusted user (or
+   * when peers cannot be told apart, as saslauthd never could): only those
+   * are believed about a login's client address and challenge, and told why
+   * a login failed.
+   */
+  isTrusted(s: Socket): boolean {
+    return this.trust.get(s) ?? false;
   }
 
   get open(): number {

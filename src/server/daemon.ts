@@ -15,7 +15,7 @@ import { SocketmapServer } from './socketmap-server.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
 import { MuxServer } from './mux-server.js';
-import { loadPeerUid, type PeerUid } from './peer-credentials.js';
+import { loadPeerUid, type PeerUid } from '../os/peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 
@@ -69,7 +69,7 @@ export class Daemon {
       requestTimeoutMs: config.requestTimeoutMs,
       limits,
       log,
-      handle: (r, gone) => this.handle(r, gone),
+      handle: (r, gone, trusted) => this.handle(r, gone, trusted),
     });
     this.door = config.checkpassword.socket
       ? new MuxServer({
@@ -78,7 +78,7 @@ export class Daemon {
           requestTimeoutMs: config.requestTimeoutMs,
           limits,
           log,
-          handle: (r, gone) => this.handleDoor(r, gone),
+          handle: (r, gone, trusted) => this.handleDoor(r, gone, trusted),
         })
       : undefined;
   }
@@ -116,26 +116,26 @@ export class Daemon {
     return d;
   }
 
-  private async handle(r: SaslauthdRequest, gone: AbortSignal): Promise<Buffer> {
-    const req = saslauthd.toAuthRequest(r);
+  private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { signal: gone });
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
-    if (gone.aborted) return saslauthd.reply(result, auth.backend.mech);
+    if (gone.aborted) return saslauthd.reply(result, auth.backend.mech, trusted);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
     // The saslauthd client is not kept waiting for the relay store.
     // A success answered from the cache while the source is down does not say whether the account may relay: no grant.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
-    return saslauthd.reply(result, auth.backend.mech);
+    return saslauthd.reply(result, auth.backend.mech, trusted);
   }
 
-  private async handleDoor(r: DoorRequest, gone: AbortSignal): Promise<Buffer> {
-    const req = cpSocket.toAuthRequest(r);
+  private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    const req = cpSocket.toAuthRequest(r, trusted);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { needRecord: true, signal: gone });
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
-    const reply = cpSocket.replyOf(result);
+    const reply = cpSocket.replyOf(result, trusted);
     // The grant is in the store before the next program (the POP session) starts, as with vchkpw.
     if (reply.kind === 'ok') await this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: reply.account.mayRelay, user: req.login });
     return cpSocket.encode(reply);

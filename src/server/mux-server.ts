@@ -26,9 +26,10 @@ export interface MuxServerOptions<Req> {
   /**
    * Answers one decoded request with the encoded reply; must not throw.
    * `gone` fires when the client leaves before its reply: work still
-   * waiting for it should be dropped.
+   * waiting for it should be dropped. `trusted`: the peer is root or a
+   * trusted user (ConnectionLimits.isTrusted).
    */
-  readonly handle: (req: Req, gone: AbortSignal) => Promise<Buffer>;
+  readonly handle: (req: Req, gone: AbortSignal, trusted: boolean) => Promise<Buffer>;
 }
 
 /** How long after our reply we wait for the client to close before we do. */
@@ -114,7 +115,7 @@ export class MuxServer<Req> {
       const signal = (gone = new AbortController()).signal;
       s.once('close', () => gone!.abort());
       this.opts
-        .handle(d.request, signal)
+        .handle(d.request, signal, this.opts.limits.isTrusted(s))
         .catch((err: unknown) => {
           this.opts.log.error(`request handler failed: ${String(err)}`);
           return this.opts.codec.failure;

@@ -11,8 +11,9 @@ import { assertPrivateDir, replaceFile } from '../os/safe-files.js';
  */
 export function ensureRunDir(dir: string): void {
   assertPrivateDir(dir, 'run directory (-m)');
-  if (existsSync(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o755 });
+  // Again once it exists: another user may have made it first, between the check and mkdir.
+  assertPrivateDir(dir, 'run directory (-m)');
 }
 
 function probe(path: string): Promise<'live' | 'dead'> {

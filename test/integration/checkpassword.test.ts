@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -104,6 +104,16 @@ describe('checkpassword, direct mode, system users', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /uid 0/);
+  });
+
+  test("an account whose group is root's is refused too (exit 1): gid 0 reaches most of the system's files", async () => {
+    appendFileSync(etc.passwd, `gzero:x:4250:0::${base}:/bin/sh\n`);
+    appendFileSync(etc.shadow, 'gzero:!:19000:0:99999:7:::\n');
+    etc.chpasswd('SHA512', [['gzero', 'gzero-pw']]);
+    const r = await runCheckpassword(fd3Input('gzero', 'gzero-pw'), [PROBE], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /gid 0/);
   });
 
   test('a home that cannot be entered, a missing program and an unreadable config are temporary (111)', async () => {
@@ -253,6 +263,20 @@ describe('checkpassword with sasldb users: virtual owner, home template, APOP an
     assert.equal(f.get('USER'), 'dave');
     assert.equal((await runCheckpassword(fd3Input('dave@example.org', 'dave-pX'), [PROBE], env)).code, 1);
     assert.equal((await runCheckpassword(fd3Input('dave@other.org', 'dave-pw'), [PROBE], env)).code, 1);
+  });
+
+  test('a login without a realm runs in the home of the default realm, where saslpasswd2 put the user', async () => {
+    saslpasswd2(db, [{ user: 'erin', realm: 'mail-host', password: Buffer.from('erin-pw') }]);
+    const conf = writeConfig(base, [
+      'mech: sasldb', `sasldb_path: ${db}`, 'sasldb_default_realm: mail-host', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`,
+      'virtual_user: vmail', `virtual_home: ${mailRoot}/%d/%u`,
+    ]);
+    const home = homeFor(4300, join(mailRoot, 'mail-host/erin'));
+    for (const login of ['erin', 'erin@mail-host']) {
+      const r = await runCheckpassword(fd3Input(login, 'erin-pw'), [PROBE], { AUTHMUX_CONFIG: conf });
+      assert.equal(r.code, 7, `${login}: ${r.stderr}`);
+      assert.equal(probeFacts(r.stdout).get('cwd'), home, login);
+    }
   });
 
   test('a sasldb name made to walk out of virtual_home is refused (exit 1), nothing runs anywhere', async () => {

@@ -71,6 +71,29 @@ describe('directories another user can write into are refused at start, naming w
     assert.equal(r2.code, 1);
     assert.match(r2.stderr, /writable by every user \(mode 0777\)/);
     assert.equal(existsSync(join(open, 'mux')), false);
+    // Sticky like /tmp is not enough where sockets and the pid file go: another user could take their names first.
+    const sticky = join(s.base, 'run-sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const r3 = await startRefused(['-m', sticky], s.lines, s.base);
+    assert.equal(r3.code, 1);
+    assert.match(r3.stderr, /sticky directory does not stop another user taking the name first/);
+    for (const key of ['checkpassword_socket', 'relay_socketmap', 'log_target']) {
+      const r = await run(BIN, ['saslauthd', '-f', '-m', join(s.base, 'r-ok'), '-O', writeConf(s.base, [...s.lines, `relay_file: ${s.base}/relayers`, `${key}: ${sticky}/x`])]);
+      assert.equal(r.code, 1, key);
+      assert.match(r.stderr, /sticky directory does not stop/, key);
+    }
+  });
+
+  test('a run directory reached through a link is judged where the link leads', async () => {
+    const owned = join(s.base, 'nobodys');
+    mkdirSync(join(owned, 'rd'), { recursive: true });
+    chownSync(owned, NOBODY, NOBODY);
+    const link = join(s.base, 'rdlink');
+    spawnSync('ln', ['-s', join(owned, 'rd'), link]);
+    const r = await startRefused(['-m', link], s.lines, s.base);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${owned} belongs to uid ${NOBODY}`));
   });
 
   test('relay files, maps and the log in such a directory: the daemon, checkpassword and the relay command all refuse', async () => {
@@ -101,14 +124,15 @@ describe('links and files planted in a sticky directory are never followed or tr
   const relayFile = join(s.sticky, 'relayers');
   const textMap = join(s.sticky, 'relay.map');
   const cdb = join(s.sticky, 'tcp.smtp.cdb');
-  const runDir = join(s.sticky, 'run');
+  const runDir = join(s.base, 'run');
   let d: RunningDaemon;
 
   before(async () => {
-    // Before the daemon starts: a pid-file link in its run directory, links at every map it will write.
-    mkdirSync(runDir, { mode: 0o1777 });
-    chmodSync(runDir, 0o1777);
-    for (const link of [join(runDir, 'saslauthd.pid'), textMap, cdb]) assert.equal(asNobody('ln', ['-s', v.precious, link]).code, 0);
+    // Before the daemon starts: links at every map it will write, in the sticky spool.
+    for (const link of [textMap, cdb]) assert.equal(asNobody('ln', ['-s', v.precious, link]).code, 0);
+    // A pid-file link root left in its own run directory (another user cannot plant one there: see above).
+    mkdirSync(runDir, { mode: 0o755 });
+    spawnSync('ln', ['-s', v.precious, join(runDir, 'saslauthd.pid')]);
     d = await startDaemon({
       args: ['-m', runDir],
       config: [...s.lines, `relay_file: ${relayFile}`, `relay_text_map: ${textMap}`, `relay_cdb: ${cdb}`, 'relay_ttl: 3600'].join('\n'),

@@ -74,18 +74,27 @@ const PROBES: Probe[] = [
   { login: 'ghost@example.com', password: 'alpha-pw', expect: 'NO' },
 ];
 
+/** A private MariaDB (with `serverArgs`) holding vpopmail's table and USERS: the servers these tests stop and restart. */
+async function mariaDbWithUsers(serverArgs: readonly string[] = []): Promise<PrivateMariaDb> {
+  const server = new PrivateMariaDb(serverArgs);
+  await server.start();
+  server.sql('CREATE DATABASE vpopmail');
+  const db = await VpopmailDb.create('mysql', 'many-domains', [], { socket: server.socket, database: 'vpopmail' });
+  try {
+    await db.addUsers(USERS);
+  } finally {
+    await db.close();
+  }
+  return server;
+}
+
 const config = (url: string, extra = '') => `mech: vpopmail\nvpopmail_sql: ${url}\nvpopmail_default_domain: example.com\ncache: yes\nrequest_timeout: 10\n${extra}`;
 
 describe('vpopmail: the database server stops and comes back', () => {
   test('MariaDB stopped during a load: no wrong OK, no hang, cached logins go on, recovery without restart', async () => {
-    const server = new PrivateMariaDb();
-    await server.start();
-    server.sql('CREATE DATABASE vpopmail');
-    const db = await VpopmailDb.create('mysql', 'many-domains', [], { socket: server.socket, database: 'vpopmail' });
+    const server = await mariaDbWithUsers();
     let d: RunningDaemon | undefined;
     try {
-      await db.addUsers(USERS);
-      await db.close();
       d = await startDaemon({ config: config(server.url('vpopmail'), 'vpopmail_query_timeout: 2\n') });
       // alpha's success is cached; beta's is not, so during the outage only alpha can be answered.
       assert.equal(await askSaslauthd(d.socket, ['alpha@example.com', 'alpha-pw', 'imap', '']), 'OK');
@@ -153,14 +162,9 @@ describe('vpopmail: the database server stops and comes back', () => {
   });
 
   test("MySQL's idle timeout ('server has gone away') costs no login a failure", async () => {
-    const server = new PrivateMariaDb(['--wait-timeout=1']);
-    await server.start();
-    server.sql('CREATE DATABASE vpopmail');
-    const db = await VpopmailDb.create('mysql', 'many-domains', [], { socket: server.socket, database: 'vpopmail' });
+    const server = await mariaDbWithUsers(['--wait-timeout=1']);
     let d: RunningDaemon | undefined;
     try {
-      await db.addUsers(USERS);
-      await db.close();
       d = await startDaemon({ config: config(server.url('vpopmail')).replace('cache: yes', 'cache: no') });
       for (let round = 0; round < 3; round++) {
         assert.equal(await askSaslauthd(d.socket, ['beta@example.com', 'beta-pw', 'imap', '']), 'OK', `round ${round}`);

@@ -28,9 +28,9 @@ export function openSasldb(content: Buffer, path: string): SasldbStore {
 const SETTLE_MS = 100;
 const SETTLE_TRIES = 20;
 
-/** Finds `user` under `realm` (already the default realm when the request had none); `domain` is what the record reports. */
-export function lookupInStore(store: SasldbStore, user: string, realm: string, domain = realm): PasswordRecord | undefined {
-  const found = (secret: string, secretIsPlaintext: boolean): PasswordRecord => ({ user, domain, secret, secretIsPlaintext, system: false, mayRelay: true });
+/** Finds `user` under `realm` (already the default realm when the request had none). */
+export function lookupInStore(store: SasldbStore, user: string, realm: string): PasswordRecord | undefined {
+  const found = (secret: string, secretIsPlaintext: boolean): PasswordRecord => ({ user, domain: realm, secret, secretIsPlaintext, system: false, mayRelay: true });
   if (store.kind === 'berkeley-db') {
     const value = store.db.get(Buffer.from(`${user}\0${realm}\0userPassword`, 'latin1'));
     return value === undefined ? undefined : found(value.toString('latin1'), true);
@@ -72,8 +72,8 @@ export function createSasldbBackend(path: string, defaultRealm: string): Backend
     mech: 'sasldb',
     async lookup(req: LookupRequest) {
       const { user, realm } = sasldbKey(req);
-      // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`.
-      return lookupInStore(await settled(), user, realm === '' ? defaultRealm : realm, realm);
+      // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`; the record names the realm used.
+      return lookupInStore(await settled(), user, realm === '' ? defaultRealm : realm);
     },
     generation: () => file.generation(),
     check() {

@@ -7,7 +7,7 @@ const LOCK_STALE_MS = 30_000;
 
 /** A lock file beside the sasldb, so two editors never lose each other's change. */
 function withLock<T>(path: string, fn: () => T): T {
-  assertPrivateDir(dirname(path), 'sasldb');
+  assertPrivateDir(dirname(path), 'sasldb', { sticky: true });
   const lock = `${path}.lock`;
   for (let i = 0; ; i++) {
     try {

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Authenticator } from '../../../src/auth/authenticator.js';
+import { CredentialCache } from '../../../src/auth/cache.js';
+import type { AuthRequest, Backend, PasswordRecord } from '../../../src/auth/types.js';
+import { decoyOf } from '../../../src/crypt/schemes.js';
+import { createGetpwentBackend, createShadowBackend } from '../../../src/backends/shadow.js';
+import { createVerifier, type Verifier } from '../../../src/crypt/verifier.js';
+import { EtcTree, mkpasswd, tempDir, today } from '../../helpers/fixtures.js';
+
+const verifier = createVerifier({ engine: 'libxcrypt', concurrency: 2 });
+const req = (login: string, password: string, realm = '', service = 'imap'): AuthRequest => ({ login, password: Buffer.from(password), service, realm });
+
+function shadowTree(): EtcTree {
+  const t = new EtcTree(tempDir());
+  t.addUser({ name: 'alice', uid: 1001 });
+  t.addUser({ name: 'bob', uid: 1002 });
+  t.addUser({ name: 'carol@example.com', uid: 1003 });
+  t.chpasswd('SHA512', [['alice', 'old-pass'], ['bob', 'bob-pass'], ['carol@example.com', 'carol-pass']]);
+  return t;
+}
+
+test('shadow: ok, wrong password, unknown user, and the record carries the account', async () => {
+  const t = shadowTree();
+  const a = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, combineRealm: false });
+  const ok = await a.authenticate(req('alice', 'old-pass'));
+  assert.equal(ok.kind, 'ok');
+  assert.equal(ok.kind === 'ok' && ok.record?.uid, 1001);
+  assert.deepEqual(await a.authenticate(req('alice', 'wrong')), { kind: 'fail', code: 'bad_password', reason: 'password mismatch' });
+  assert.equal((await a.authenticate(req('mallory', 'x'))).kind === 'fail' && 'no_such_user', 'no_such_user');
+});
+
+test('-r: the backend sees login@realm only when the realm is not empty', async () => {
+  const t = shadowTree();
+  const with_r = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, combineRealm: true });
+  assert.equal((await with_r.authenticate(req('carol', 'carol-pass', 'example.com'))).kind, 'ok');
+  assert.equal((await with_r.authenticate(req('alice', 'old-pass', ''))).kind, 'ok');
+  assert.equal((await with_r.authenticate(req('alice', 'old-pass', 'example.com'))).kind, 'fail');
+  const without = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, combineRealm: false });
+  assert.equal((await without.authenticate(req('carol', 'carol-pass', 'example.com'))).kind, 'fail');
+});
+
+test('expiry is reported only after the right password', async () => {
+  const t = shadowTree();
+  const d = today();
+  t.setAging('alice', `${d}:0:99999:7::${d - 1}:`);
+  t.setAging('bob', `${d - 40}:0:30:7:::`);
+  const a = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, combineRealm: false });
+  assert.deepEqual(await a.authenticate(req('alice', 'old-pass')), { kind: 'fail', code: 'account_expired', reason: 'account expired' });
+  assert.equal((await a.authenticate(req('alice', 'nope'))).kind === 'fail' && 'bad_password', 'bad_password');
+  const b = await a.authenticate(req('bob', 'bob-pass'));
+  assert.equal(b.kind === 'fail' && b.code, 'password_expired');
+});
+
+test('a changed password is never beaten by a cached one; the file change drops the cache', async () => {
+  const t = shadowTree();
+  const cache = new CredentialCache({ entries: 100, ttlMs: 3_600_000 });
+  const a = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, cache, combineRealm: false });
+  assert.equal((await a.authenticate(req('alice', 'old-pass'))).kind, 'ok');
+  const hit = await a.authenticate(req('alice', 'old-pass'));
+  assert.equal(hit.kind === 'ok' && hit.cached, true);
+  t.chpasswd('YESCRYPT', [['alice', 'new-pass']]);
+  assert.equal((await a.authenticate(req('alice', 'old-pass'))).kind, 'fail');
+  assert.equal((await a.authenticate(req('alice', 'new-pass'))).kind, 'ok');
+  // and a locked account stops at once, cache or not
+  t.setHash('alice', '!' + t.hashOf('alice'));
+  assert.equal((await a.authenticate(req('alice', 'new-pass'))).kind, 'fail');
+});
+
+test('an unreadable file is a temporary failure, never "no such user", and is not cached', async () => {
+  const t = shadowTree();
+  const cache = new CredentialCache({ entries: 100, ttlMs: 3_600_000 });
+  const a = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, cache, combineRealm: false });
+  renameSync(t.shadow, t.shadow + '.away');
+  const r = await a.authenticate(req('alice', 'old-pass'));
+  assert.equal(r.kind, 'tempfail');
+  assert.match(r.kind === 'tempfail' ? r.reason : '', /cannot (stat|read) .*shadow: ENOENT/);
+  const missingPasswd = new Authenticator({ backend: createShadowBackend(join(t.etc, 'nope'), t.shadow), verifier, combineRealm: false });
+  assert.equal((await missingPasswd.authenticate(req('alice', 'old-pass'))).kind, 'tempfail');
+  renameSync(t.shadow + '.away', t.shadow);
+  assert.equal((await a.authenticate(req('alice', 'old-pass'))).kind, 'ok');
+  // a directory in place of the file (EISDIR) is a temporary failure too
+  const dirAsFile = new Authenticator({ backend: createShadowBackend(t.passwd, t.etc), verifier, combineRealm: false });
+  assert.equal((await dirAsFile.authenticate(req('alice', 'old-pass'))).kind, 'tempfail');
+  chmodSync(t.shadow, 0o600);
+});
+
+test('getpwent: the passwd field is the hash; "x" never matches', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'passwd');
+  writeFileSync(file, `dave:${mkpasswd('md5crypt', 'dave-pass')}:1:1::/:/bin/sh\nerin:x:2:2::/:/bin/sh\n`);
+  const a = new Authenticator({ backend: createGetpwentBackend(file), verifier, combineRealm: false });
+  assert.equal((await a.authenticate(req('dave', 'dave-pass'))).kind, 'ok');
+  assert.equal((await a.authenticate(req('erin', 'x'))).kind, 'fail');
+});
+
+test('a backend that throws something unexpected yields a temporary failure, not a crash or an OK', async () => {
+  const broken: Backend = {
+    mech: 'broken',
+    lookup(): PasswordRecord {
+      throw new TypeError('boom');
+    },
+  };
+  const a = new Authenticator({ backend: broken, verifier, combineRealm: false });
+  const r = await a.authenticate(req('a', 'b'));
+  assert.equal(r.kind, 'tempfail');
+});
+
+test('a login with a challenge field asks the source once, whether the challenge or the plain password answers', async () => {
+  let lookups = 0;
+  const record: PasswordRecord = { user: 'dave', secret: 'dave-pw', secretIsPlaintext: true, system: false, mayRelay: true };
+  const backend: Backend = { mech: 'counting', lookup: () => (lookups++, record) };
+  const a = new Authenticator({ backend, verifier, combineRealm: false });
+  const ts = Buffer.from('<1.2@pop>');
+  const apop = (await import('node:crypto')).createHash('md5').update(`${ts}dave-pw`).digest('hex');
+  for (const password of [apop, 'dave-pw', 'wrong']) {
+    lookups = 0;
+    const r = await a.authenticate({ ...req('dave', password, '', 'pop3'), challenge: ts });
+    assert.equal(r.kind, password === 'wrong' ? 'fail' : 'ok', password);
+    assert.equal(lookups, 1, `one lookup for ${password}`);
+  }
+});
+
+test('an unknown user is checked against a decoy of the last account seen, and still fails', async () => {
+  const calls: string[] = [];
+  const verifier: Verifier = {
+    engine: 'libxcrypt',
+    async verify(_pw, secret) {
+      calls.push(secret);
+      return true;
+    },
+    async close() {},
+  };
+  const hash = mkpasswd('sha-512', 'pw');
+  const records = new Map<string, PasswordRecord>([['alice', { user: 'alice', secret: hash, secretIsPlaintext: false, system: false, mayRelay: true }]]);
+  const backend: Backend = { mech: 'test', lookup: (req) => records.get(req.login), generation: () => 'g' };
+  const auth = new Authenticator({ backend, verifier, combineRealm: false });
+  const req = (login: string) => ({ login, password: Buffer.from('pw'), service: 'smtp', realm: '' });
+  const before = await auth.authenticate(req('mallory'));
+  assert.equal(before.kind === 'fail' && before.code, 'no_such_user', 'the verifier said yes, to the decoy: still no such user');
+  assert.match(calls[0]!, /^\$6\$/);
+  assert.equal((await auth.authenticate(req('alice'))).kind, 'ok');
+  const after = await auth.authenticate(req('mallory'));
+  assert.equal(after.kind === 'fail' && after.code, 'no_such_user');
+  assert.equal(calls.length, 3);
+  assert.equal(calls[2], decoyOf(hash, false).secret);
+});
+
+test('a locked account neither sets the decoy nor answers faster than a real check', async () => {
+  const calls: string[] = [];
+  const verifier: Verifier = {
+    engine: 'libxcrypt',
+    async verify(_pw, secret) {
+      calls.push(secret);
+      return false;
+    },
+    async close() {},
+  };
+  const hash = mkpasswd('sha-512', 'pw');
+  const records = new Map<string, PasswordRecord>([
+    ['alice', { user: 'alice', secret: hash, secretIsPlaintext: false, system: true, mayRelay: true }],
+    ['locked', { user: 'locked', secret: '!' + hash, secretIsPlaintext: false, system: true, mayRelay: true }],
+    ['star', { user: 'star', secret: '*', secretIsPlaintext: false, system: true, mayRelay: true }],
+  ]);
+  const backend: Backend = { mech: 'test', lookup: (r) => records.get(r.login), generation: () => 'g' };
+  const auth = new Authenticator({ backend, verifier, combineRealm: false });
+  const login = (l: string) => auth.authenticate({ login: l, password: Buffer.from('guess'), service: 'smtp', realm: '' });
+  await login('alice');
+  const decoy = decoyOf(hash, false).secret;
+  assert.equal(calls.at(-1), hash);
+  for (const l of ['locked', 'star']) {
+    const r = await login(l);
+    assert.equal(r.kind === 'fail' && r.code, 'bad_password', l);
+    assert.equal(calls.at(-1), decoy, `${l} cost a check against the decoy`);
+  }
+  await login('nobody-here');
+  assert.equal(calls.at(-1), decoy, 'the locked accounts did not make the decoy cheap');
+});

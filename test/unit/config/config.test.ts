@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, parseSaslauthdArgs, type Config } from '../../../src/config/config.js';
+import { tempDir } from '../../helpers/fixtures.js';
+
+function serve(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const inv = parseSaslauthdArgs(argv, env);
+  assert.equal(inv.action, 'serve');
+  if (inv.action !== 'serve') throw new Error('unreachable');
+  return inv.config;
+}
+
+function confFile(text: string): string {
+  const p = join(tempDir(), 'saslauthd.conf');
+  writeFileSync(p, text);
+  return p;
+}
+
+test('saslauthd flags map onto the config', () => {
+  const c = serve(['-a', 'SHADOW', '-c', '-d', '-m', '/tmp/rd', '-n', '3', '-r', '-t', '60', '-s', '100', '-V', '-O', confFile('')]);
+  assert.equal(c.mech, 'shadow');
+  assert.equal(c.socketPath, '/tmp/rd/mux');
+  assert.equal(c.pidFile, '/tmp/rd/saslauthd.pid');
+  assert.equal(c.cryptConcurrency, 3);
+  assert.ok(c.combineRealm && c.debug && c.foreground && c.verbose);
+  assert.deepEqual(c.cache, { enabled: true, ttlMs: 60_000, entries: 1024 });
+  assert.deepEqual(c.log.target, { kind: 'stderr' });
+});
+
+test('-f is foreground without verbose; the default log of a detached daemon is syslog', () => {
+  const f = serve(['-a', 'shadow', '-f', '-O', confFile('')]);
+  assert.ok(f.foreground && !f.verbose && !f.debug);
+  const bg = serve(['-a', 'shadow', '-O', confFile('')]);
+  assert.ok(!bg.foreground);
+  assert.deepEqual(bg.log.target, { kind: 'syslog', path: '/dev/log' });
+});
+
+test('mechanisms: unknown or unserved ones are errors that name the supported ones; -a wins over mech', () => {
+  assert.throws(() => serve(['-a', 'pam', '-O', confFile('')]), /pam is a saslauthd mechanism.*supported: shadow, getpwent, sasldb/);
+  assert.throws(() => serve(['-a', 'foo', '-O', confFile('')]), /unknown mechanism "foo"; supported/);
+  assert.throws(() => serve(['-O', confFile('')]), /no mechanism/);
+  assert.equal(serve(['-O', confFile('mech: getpwent\n')]).mech, 'getpwent');
+  assert.equal(serve(['-a', 'shadow', '-O', confFile('mech: getpwent\n')]).mech, 'shadow');
+});
+
+test('-m must be absolute; -n 0 means one per CPU; -t must be positive', () => {
+  assert.throws(() => serve(['-a', 'shadow', '-m', 'run', '-O', confFile('')]), /absolute/);
+  assert.ok(serve(['-a', 'shadow', '-n', '0', '-O', confFile('')]).cryptConcurrency >= 1);
+  assert.throws(() => serve(['-a', 'shadow', '-t', '0', '-O', confFile('')]), /-t/);
+});
+
+test('config file is found by -O, then AUTHMUX_CONFIG; a named file that is missing is an error', () => {
+  const a = confFile('mech: shadow\n');
+  const b = confFile('mech: getpwent\n');
+  assert.equal(serve(['-O', a], { AUTHMUX_CONFIG: b }).mech, 'shadow');
+  assert.equal(serve([], { AUTHMUX_CONFIG: b }).mech, 'getpwent');
+  assert.equal(serve([], { AUTHMUX_CONFIG: b }).configFile, b);
+  assert.throws(() => serve(['-O', '/nonexistent/x.conf']), /cannot read config file/);
+});
+
+test('keys: files relative to the config file, unknown keys warn, bad values name their line', () => {
+  const p = confFile('mech: shadow\npasswd_file: p\nshadow_file: /abs/s\nldap_servers: ldap://x\nrequest_timeout: 2.5\nmax_connections: 7\ncache: yes\ncache_ttl: 30\ncache_size: 5\nlog_target: syslog\nsyslog_path: /tmp/log.sock\n');
+  const c = serve(['-f', '-O', p]);
+  assert.equal(c.passwdFile, join(p, '..', 'p'));
+  assert.equal(c.shadowFile, '/abs/s');
+  assert.equal(c.requestTimeoutMs, 2500);
+  assert.equal(c.maxConnections, 7);
+  assert.deepEqual(c.cache, { enabled: true, ttlMs: 30_000, entries: 5 });
+  assert.deepEqual(c.log.target, { kind: 'syslog', path: '/tmp/log.sock' });
+  assert.equal(c.warnings.length, 1);
+  assert.match(c.warnings[0]!, /:4: unknown key ldap_servers/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\nmax_connections: lots\n')]), /:2: expected a whole number/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\ncache: maybe\n')]), /:2: expected yes or no/);
+  assert.throws(() => serve(['-O', confFile('mech: shadow\ncrypt_engine: gpu\n')]), /:2: expected one of auto, libxcrypt, js/);
+});
+
+test('connection limits: defaults leave room for 2,000 logins from the MTA; trusted_users is a list; idle_timeout in seconds', () => {
+  const d = serve(['-a', 'shadow', '-O', confFile('')]);
+  assert.equal(d.maxConnections, 4096);
+  assert.equal(d.maxConnectionsPerUser, 32);
+  assert.deepEqual(d.trustedUsers, ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp']);
+  assert.equal(d.idleTimeoutMs, 60_000);
+  const c = serve(['-a', 'shadow', '-O', confFile('max_connections_per_user: 4\ntrusted_users: postfix, www-data 33\nidle_timeout: 2.5\n')]);
+  assert.equal(c.maxConnectionsPerUser, 4);
+  assert.deepEqual(c.trustedUsers, ['postfix', 'www-data', '33']);
+  assert.equal(c.idleTimeoutMs, 2500);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('max_connections_per_user: 0\n')]), /:1: 0 is out of range/);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('idle_timeout: soon\n')]), /:1: expected seconds/);
+});
+
+test('-h and -v are answered without a config', () => {
+  assert.equal(parseSaslauthdArgs(['-h'], {}).action, 'help');
+  assert.equal(parseSaslauthdArgs(['-v'], {}).action, 'version');
+});
+
+test('every command loads the same way: no flags, no mechanism needed; values parsed once, in config', () => {
+  const dir = tempDir();
+  const p = join(dir, 'c.conf');
+  writeFileSync(p, 'relay_store: redis\nrelay_redis: redis-cluster://10.0.0.1:7000,node2\nsasldb_path: db\n');
+  const c = loadConfig({ file: p, env: {} });
+  assert.equal(c.mech, undefined);
+  assert.equal(c.sasldbPath, join(dir, 'db'));
+  assert.deepEqual(c.relay.redis, { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'node2', port: 6379 }] });
+  assert.equal(loadConfig({ env: { AUTHMUX_CONFIG: p } }).configFile, p);
+  assert.equal(loadConfig({ file: p, env: {}, flags: { runDir: '/r' } }).relay.file, '/r/relayers');
+  assert.throws(() => loadConfig({ file: confFile('relay_redis: http://x\n'), env: {} }), /:1: expected redis:\/\/, rediss:\/\/ or redis-cluster:\/\//);
+  assert.throws(() => loadConfig({ file: confFile('relay_redis: redis-cluster://h:99999\n'), env: {} }), /"h:99999" is not host:port/);
+});
