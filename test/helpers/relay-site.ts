@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { BIN, run, type RunningDaemon } from './daemon.js';
 import { EtcTree, tempDir } from './fixtures.js';
+import { SocketmapClient } from './socketmap-client.js';
 
 /** A world-traversable directory (Postfix's smtpd runs as postfix) with a shadow user carol. */
 export function makeSite() {
@@ -22,14 +23,6 @@ export function login(d: RunningDaemon, service: string, clientAddr: string): Pr
 
 export function relayCli(config: string, ...args: string[]) {
   return run(BIN, ['relay', '-O', config, ...args]);
-}
-
-/** swaks from `from` (a loopback address) to a remote recipient; the RCPT reply code. */
-export function relayAttempt(port: number, from: string): string {
-  const r = spawnSync('swaks', ['--server', `127.0.0.1:${port}`, '--local-interface', from, '--to', 'someone@remote.example', '--from', 'carol@authmux.test', '--quit-after', 'RCPT', '--timeout', '10'], { encoding: 'utf8' });
-  const m = /RCPT TO:<someone@remote\.example>\s*\n\s*<[~*-]*\s+(\d{3})/.exec(r.stdout + r.stderr);
-  if (!m) throw new Error(`no RCPT reply from swaks:\n${r.stdout}${r.stderr}`);
-  return m[1]!;
 }
 
 export function postmapQuery(key: string, map: string): { code: number | null; out: string } {
@@ -59,4 +52,14 @@ export function relayGrantsIn(path: string): string[] {
     p += 8 + kl + dl;
   }
   return out;
+}
+
+/** Waits until the socketmap answers `OK OK` for `ip`: a grant just made is in the store. */
+export async function untilSocketmapGrants(socketmap: string, ip: string): Promise<void> {
+  const c = await SocketmapClient.open(socketmap);
+  try {
+    await until(`a socketmap grant for ${ip}`, async () => (await c.lookup(ip)) === 'OK OK');
+  } finally {
+    c.close();
+  }
 }

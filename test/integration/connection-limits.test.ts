@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,9 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { decodeReply, encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, testsaslauthd, type RunningDaemon } from '../helpers/daemon.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { IdleHolder, NOBODY } from '../helpers/idle-holder.js';
-import { SocketmapClient } from '../helpers/socketmap-client.js';
+import { makeSite, untilSocketmapGrants } from '../helpers/relay-site.js';
 
 const POSTFIX_UID = Number(execFileSync('id', ['-u', 'postfix']).toString());
 const POSTFIX_GID = Number(execFileSync('id', ['-g', 'postfix']).toString());
@@ -70,9 +68,9 @@ function ask(s: Socket, fields: readonly string[]): Promise<string> {
 const REFUSAL_LINE = /connections? refused/g;
 
 describe('an ordinary user holding idle connections to both sockets', () => {
-  const dir = tempDir('authmux-limits-');
+  const site = makeSite();
+  const dir = site.dir;
   // The holder runs as nobody and must reach the sockets and its script.
-  chmodSync(dir, 0o755);
   const runDir = join(dir, 'run');
   const socketmap = join(dir, 'relay.socketmap');
   const map = `socketmap:unix:${socketmap}:relay`;
@@ -80,18 +78,10 @@ describe('an ordinary user holding idle connections to both sockets', () => {
   let holder: IdleHolder | undefined;
 
   before(async () => {
-    const etc = new EtcTree(join(dir, 'root'));
-    etc.addUser({ name: 'carol', uid: 4242 });
-    etc.chpasswd('SHA512', [['carol', 'carol-pw']]);
     // The limits are the defaults: what a site gets without configuring anything.
-    d = await startDaemon({
-      args: ['-m', runDir],
-      config: ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`, 'cache: yes', `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`].join('\n'),
-    });
+    d = await startDaemon({ args: ['-m', runDir], config: [...site.base, 'cache: yes', `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`].join('\n') });
     assert.equal(await askSaslauthd(d.socket, ['carol', 'carol-pw', 'imap', '', '192.0.2.40;143']), 'OK');
-    const c = await SocketmapClient.open(socketmap);
-    for (let i = 0; i < 50 && (await c.lookup('192.0.2.40')) !== 'OK OK'; i++) await sleep(50);
-    c.close();
+    await untilSocketmapGrants(socketmap, '192.0.2.40');
   });
   after(async () => {
     await holder?.stop();

@@ -7,9 +7,9 @@ import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { parseGrantLines } from '../../src/relay/grant-lines.js';
 import { fd3Input, runCheckpassword, writeProbe } from '../helpers/checkpassword.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { PrivatePostfix } from '../helpers/postfix.js';
+import { PrivatePostfix, relayAttempt } from '../helpers/postfix.js';
 import { SocketmapClient } from '../helpers/socketmap-client.js';
-import { login, makeSite, postmapQuery, relayAttempt, relayCli, until } from '../helpers/relay-site.js';
+import { login, makeSite, postmapQuery, relayCli, until } from '../helpers/relay-site.js';
 
 const PROBE = writeProbe();
 

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { PrivatePostfix, relayAttempt } from '../helpers/postfix.js';
+import { makeSite } from '../helpers/relay-site.js';
 import { SocketmapClient } from '../helpers/socketmap-client.js';
 
 /** Sends `first`, then one more byte every `everyMs`, never finishing; resolves with who closed the connection. */
@@ -37,18 +36,15 @@ async function closedWithin(c: SocketmapClient, ms: number): Promise<boolean> {
 }
 
 describe('socketmap deadlines: request_timeout for a request begun, idle_timeout between requests', () => {
-  const dir = tempDir('authmux-sm-deadlines-');
-  chmodSync(dir, 0o755);
+  const site = makeSite();
+  const dir = site.dir;
   const socketmap = join(dir, 'relay.socketmap');
   let d: RunningDaemon;
   let postfix: PrivatePostfix | undefined;
 
   before(async () => {
-    const etc = new EtcTree(join(dir, 'root'));
-    etc.addUser({ name: 'carol', uid: 4242 });
-    etc.chpasswd('SHA512', [['carol', 'carol-pw']]);
     d = await startDaemon({
-      config: ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`, `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`,
+      config: [...site.base, `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`,
         'relay_ignore: ::1', 'request_timeout: 1', 'idle_timeout: 2'].join('\n'),
     });
   });

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { cpuSeconds, MB, openFds, rssBytes } from '../helpers/proc-status.js';
+import { makeSite, untilSocketmapGrants } from '../helpers/relay-site.js';
 import { SocketmapClient } from '../helpers/socketmap-client.js';
 
 /** What Postfix's own socketmap client gets: exit status and the value printed. */
@@ -78,24 +77,16 @@ function flood(path: string, conns: number, perWrite: Buffer, stop: { now: boole
 }
 
 describe('socketmap clients that pipeline lookups without reading the replies', () => {
-  const dir = tempDir('authmux-flood-');
-  chmodSync(dir, 0o755);
+  const site = makeSite();
+  const dir = site.dir;
   const socketmap = join(dir, 'relay.socketmap');
   const map = `socketmap:unix:${socketmap}:relay`;
   let d: RunningDaemon;
 
   before(async () => {
-    const etc = new EtcTree(join(dir, 'root'));
-    etc.addUser({ name: 'carol', uid: 4242 });
-    etc.chpasswd('SHA512', [['carol', 'carol-pw']]);
-    d = await startDaemon({
-      config: ['mech: shadow', `passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`, `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`,
-        'request_timeout: 2'].join('\n'),
-    });
+    d = await startDaemon({ config: [...site.base, `relay_socketmap: ${socketmap}`, `relay_file: ${dir}/relayers`, 'request_timeout: 2'].join('\n') });
     assert.equal(await askSaslauthd(d.socket, ['carol', 'carol-pw', 'pop3', '', '192.0.2.77;110']), 'OK');
-    const c = await SocketmapClient.open(socketmap);
-    for (let i = 0; i < 50 && (await c.lookup('192.0.2.77')) !== 'OK OK'; i++) await sleep(50);
-    c.close();
+    await untilSocketmapGrants(socketmap, '192.0.2.77');
   });
   after(async () => {
     await d?.stop();

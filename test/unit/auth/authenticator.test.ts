@@ -123,16 +123,21 @@ test('a login with a challenge field asks the source once, whether the challenge
   }
 });
 
-test('an unknown user is checked against a decoy of the last account seen, and still fails', async () => {
-  const calls: string[] = [];
-  const verifier: Verifier = {
+/** A verifier that notes every secret it is asked about and gives one answer. */
+function recordingVerifier(calls: string[], answer: boolean): Verifier {
+  return {
     engine: 'libxcrypt',
     async verify(_pw, secret) {
       calls.push(secret);
-      return true;
+      return answer;
     },
     async close() {},
   };
+}
+
+test('an unknown user is checked against a decoy of the last account seen, and still fails', async () => {
+  const calls: string[] = [];
+  const verifier = recordingVerifier(calls, true);
   const hash = mkpasswd('sha-512', 'pw');
   const records = new Map<string, PasswordRecord>([['alice', { user: 'alice', secret: hash, secretIsPlaintext: false, system: false, mayRelay: true }]]);
   const backend: Backend = { mech: 'test', lookup: (req) => records.get(req.login), generation: () => 'g' };
@@ -150,14 +155,7 @@ test('an unknown user is checked against a decoy of the last account seen, and s
 
 test('a locked account neither sets the decoy nor answers faster than a real check', async () => {
   const calls: string[] = [];
-  const verifier: Verifier = {
-    engine: 'libxcrypt',
-    async verify(_pw, secret) {
-      calls.push(secret);
-      return false;
-    },
-    async close() {},
-  };
+  const verifier = recordingVerifier(calls, false);
   const hash = mkpasswd('sha-512', 'pw');
   const records = new Map<string, PasswordRecord>([
     ['alice', { user: 'alice', secret: hash, secretIsPlaintext: false, system: true, mayRelay: true }],

@@ -2,21 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig, parseSaslauthdArgs, type Config } from '../../../src/config/config.js';
+import { loadConfig, parseSaslauthdArgs } from '../../../src/config/config.js';
 import { tempDir } from '../../helpers/fixtures.js';
-
-function serve(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
-  const inv = parseSaslauthdArgs(argv, env);
-  assert.equal(inv.action, 'serve');
-  if (inv.action !== 'serve') throw new Error('unreachable');
-  return inv.config;
-}
-
-function confFile(text: string): string {
-  const p = join(tempDir(), 'saslauthd.conf');
-  writeFileSync(p, text);
-  return p;
-}
+import { confFile, serve } from '../../helpers/config-files.js';
 
 test('saslauthd flags map onto the config', () => {
   const c = serve(['-a', 'SHADOW', '-c', '-d', '-m', '/tmp/rd', '-n', '3', '-r', '-t', '60', '-s', '100', '-V', '-O', confFile('')]);

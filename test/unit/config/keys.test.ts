@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CONFIG_KEYS, parseSaslauthdArgs, type Config } from '../../../src/config/config.js';
+import { CONFIG_KEYS, parseSaslauthdArgs } from '../../../src/config/config.js';
 import { REPO } from '../../helpers/daemon.js';
-import { tempDir } from '../../helpers/fixtures.js';
-
-function serve(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
-  const inv = parseSaslauthdArgs(argv, env);
-  assert.equal(inv.action, 'serve');
-  if (inv.action !== 'serve') throw new Error('unreachable');
-  return inv.config;
-}
-
-function confFile(text: string): string {
-  const p = join(tempDir(), 'saslauthd.conf');
-  writeFileSync(p, text);
-  return p;
-}
+import { confFile, serve } from '../../helpers/config-files.js';
 
 test('every config key is documented in saslauthd.conf.example and the README, and the example parses', () => {
   const example = readFileSync(join(REPO, 'saslauthd.conf.example'), 'utf8');
