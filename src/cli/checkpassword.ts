@@ -2,7 +2,6 @@ import { closeSync, readSync, writeSync } from 'node:fs';
 import type { AuthRequest } from '../auth/types.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { askDaemon } from '../doors/checkpassword/ask-daemon.js';
-import { loadPeerUid } from '../os/peer-credentials.js';
 import { underDovecot } from '../doors/checkpassword/environment.js';
 import { exitFor, toAuthRequest } from '../doors/checkpassword-program.js';
 import { identityFor, UnsafeHome, type Identity } from '../doors/checkpassword/identity.js';
@@ -73,7 +72,7 @@ async function check(config: Config, req: AuthRequest): Promise<DoorReply> {
       realm: Buffer.from(req.realm, 'latin1'),
       clientAddr: Buffer.from(req.clientIp ?? '', 'latin1'),
       timestamp: req.challenge ?? Buffer.alloc(0),
-    }, DAEMON_TIMEOUT_MS, loadPeerUid());
+    }, DAEMON_TIMEOUT_MS);
   }
   const { checkDirect } = await import('../doors/checkpassword/check-direct.js');
   return checkDirect(config, req, stderrLog);

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { askDaemon } from '../../src/doors/checkpassword/ask-daemon.js';
-import { loadPeerUid } from '../../src/os/peer-credentials.js';
 import { askSaslauthd } from '../../src/cli/testsaslauthd.js';
 import { parseGrantLines } from '../../src/relay/grant-lines.js';
 import { fd3Input, runCheckpassword } from '../helpers/checkpassword.js';
@@ -14,8 +13,6 @@ import { mkpasswd, tempDir } from '../helpers/fixtures.js';
 import { SocketmapClient } from '../helpers/socketmap-client.js';
 import { VpopmailDb } from '../helpers/vpopmail-db.js';
 import { login, makeSite, relayCli, until } from '../helpers/relay-site.js';
-
-const peerUid = loadPeerUid();
 
 describe('the file store survives kill -9 during a stream of grants', () => {
   const site = makeSite();
@@ -34,7 +31,7 @@ describe('the file store survives kill -9 during a stream of grants', () => {
           const r = await askDaemon(cpSocket, {
             login: Buffer.from('carol'), password: Buffer.from('carol-pw'), service: Buffer.from('pop3'),
             realm: Buffer.alloc(0), clientAddr: Buffer.from(ip), timestamp: Buffer.alloc(0),
-          }, 5000, peerUid);
+          }, 5000);
           if (r.kind === 'ok') acked.push(ip);
         }
       });

@@ -1,17 +1,37 @@
+import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { PeerUid } from '../../os/peer-credentials.js';
+import { dirname } from 'node:path';
+import { assertPrivateDir } from '../../os/safe-files.js';
 import { decodeDoorReply, encodeDoorRequest, type DoorReply, type DoorRequest } from '../../protocol/checkpassword-door.js';
 
 /** A listen queue filled by someone else is waited out, briefly, rather than failing the login at once. */
 const RETRY_MS = 25;
 
 /**
- * One request to the daemon's checkpassword socket; any transport problem
- * is a temporary failure. The answer decides who the next program runs as,
- * so it is taken only from a daemon running as root or as this very user:
- * another user who got hold of the socket's name could answer anything.
+ * Whether `path` can only have been made by root or this user: a socket of
+ * theirs in a directory no one else can write. Only such a daemon is asked,
+ * for its answer decides who the next program runs as, and another user who
+ * got hold of the socket's name could answer anything. (A file check, not
+ * SO_PEERCRED: it needs no FFI before the request goes out, so the program
+ * loads that while the daemon works.)
  */
-export function askDaemon(path: string, req: DoorRequest, timeoutMs: number, peerUid: PeerUid): Promise<DoorReply> {
+function ownSocket(path: string): string | undefined {
+  try {
+    assertPrivateDir(dirname(path), 'checkpassword_socket');
+    const st = lstatSync(path);
+    const me = process.geteuid?.() ?? 0;
+    if (!st.isSocket()) return `${path} is not a socket`;
+    if (st.uid !== 0 && st.uid !== me) return `${path} belongs to uid ${st.uid}, not to root: not asking it`;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** One request to the daemon's checkpassword socket; any transport problem is a temporary failure. */
+export function askDaemon(path: string, req: DoorRequest, timeoutMs: number): Promise<DoorReply> {
+  const refused = ownSocket(path);
+  if (refused) return Promise.resolve({ kind: 'temp', reason: refused });
   const deadline = Date.now() + timeoutMs;
   const attempt = (): Promise<DoorReply | 'again'> => new Promise((resolve) => {
     const s = connect(path);
@@ -24,15 +44,7 @@ export function askDaemon(path: string, req: DoorRequest, timeoutMs: number, pee
       resolve(r);
     };
     s.setTimeout(Math.max(1, deadline - Date.now()), () => finish({ kind: 'temp', reason: `no answer from ${path} within ${timeoutMs} ms` }));
-    s.on('connect', () => {
-      const uid = peerUid(s);
-      const me = process.geteuid?.() ?? 0;
-      if (uid !== 0 && uid !== me) {
-        finish({ kind: 'temp', reason: `${path} is served by uid ${uid ?? 'unknown'}, not by root: not asking it` });
-        return;
-      }
-      s.write(encodeDoorRequest(req));
-    });
+    s.on('connect', () => s.write(encodeDoorRequest(req)));
     s.on('data', (c: Buffer) => {
       buf = Buffer.concat([buf, c]);
       const r = decodeDoorReply(buf);
