@@ -90,7 +90,7 @@ export class Daemon {
       ? new DovecotAuthServer({
           socketPath: config.dovecot.socket,
           mode: config.dovecot.mode,
-          owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket_user/dovecot_socket_group'),
+          owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
           mechanisms: config.dovecot.mechanisms,
           limits,
           requestTimeoutMs: config.requestTimeoutMs,

@@ -15,21 +15,22 @@ export function parseGroup(content: Buffer): Map<string, number> {
 
 /**
  * The uid and gid a socket is given, from names (or numbers) in the
- * configuration; -1 keeps what the daemon made it with. Looked up once, at
+ * configuration keys `<keyPrefix>_user` and `<keyPrefix>_group`; -1 keeps
+ * what the daemon made it with. Looked up once, at
  * start: a name this system lacks is an error then, not a socket nobody can
  * reach later.
  */
 export function resolveSocketOwner(
   user: string | undefined,
   group: string | undefined,
-  what: string,
+  keyPrefix: string,
   files: { readonly passwd?: () => Buffer; readonly group?: () => Buffer } = {},
 ): { uid: number; gid: number } {
   const id = (name: string | undefined, kind: string, table: () => Map<string, number>): number => {
     if (name === undefined) return -1;
     if (/^\d+$/.test(name)) return Number(name);
     const n = table().get(name);
-    if (n === undefined) throw new ConfigError(`${what}: no ${kind} named ${JSON.stringify(name)} on this system`);
+    if (n === undefined) throw new ConfigError(`${keyPrefix}_${kind}: no ${kind} named ${JSON.stringify(name)} on this system`);
     return n;
   };
   const users = () => new Map([...parsePasswd((files.passwd ?? (() => readFileSync('/etc/passwd')))())].map(([name, e]) => [name, e.uid]));

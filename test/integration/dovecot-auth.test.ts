@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { BIN, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { PrivatePostfix } from '../helpers/postfix.js';
 import { until } from '../helpers/relay-site.js';
@@ -305,5 +305,38 @@ s.on('error', (e) => process.stdout.write('error ' + e.code));
     } finally {
       postfix.stop();
     }
+  });
+});
+
+describe('Dovecot auth socket settings', () => {
+  test('dovecot_mechanisms LOGIN alone: only LOGIN announced, PLAIN refused; mode 0600 and no owner given: root\'s alone', async () => {
+    const dir = tempDir('authmux-dovecot-set-');
+    const socket = join(dir, 'run', 'auth');
+    const d = await startDaemon({ args: ['-m', join(dir, 'run'), '-a', 'shadow'], config: `dovecot_socket: ${socket}\ndovecot_mechanisms: login\ndovecot_socket_mode: 0600\n` });
+    try {
+      const st = statSync(socket);
+      assert.equal(st.mode & 0o777, 0o600);
+      assert.deepEqual([st.uid, st.gid], [0, 0]);
+      const c = await DovecotRawClient.open(socket);
+      try {
+        const h = await c.handshake();
+        assert.deepEqual(h.filter((l) => l.startsWith('MECH')), ['MECH\tLOGIN\tplaintext']);
+        c.send(auth(1, 'PLAIN', `\tresp=${b64('\0root\0x')}`));
+        assert.equal(await c.line(), 'FAIL\t1');
+      } finally {
+        c.close();
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test('an owner this system lacks stops the start with exit 1, naming the key', async () => {
+    const dir = tempDir('authmux-dovecot-set-');
+    const conf = join(dir, 'c.conf');
+    writeFileSync(conf, `dovecot_socket: ${join(dir, 'run', 'auth')}\ndovecot_socket_group: nosuchgroup\n`);
+    const r = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-m', join(dir, 'run'), '-O', conf]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot start: dovecot_socket_group: no group named "nosuchgroup"/);
   });
 });

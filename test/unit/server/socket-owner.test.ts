@@ -14,6 +14,6 @@ test('names and numbers resolve; unset keeps the daemon\'s own (-1); an unknown 
   assert.deepEqual(resolveSocketOwner(undefined, 'postfix', 'k', { passwd, group }), { uid: -1, gid: 104 });
   assert.deepEqual(resolveSocketOwner('1234', '5678', 'k', { passwd: () => { throw new Error('not read'); }, group: () => { throw new Error('not read'); } }), { uid: 1234, gid: 5678 });
   assert.deepEqual(resolveSocketOwner(undefined, undefined, 'k'), { uid: -1, gid: -1 });
-  assert.throws(() => resolveSocketOwner('nosuch', undefined, 'dovecot_socket_user', { passwd, group }), /dovecot_socket_user: no user named "nosuch"/);
-  assert.throws(() => resolveSocketOwner(undefined, 'nosuch', 'dovecot_socket_group', { passwd, group }), /dovecot_socket_group: no group named "nosuch"/);
+  assert.throws(() => resolveSocketOwner('nosuch', undefined, 'dovecot_socket', { passwd, group }), /^ConfigError: dovecot_socket_user: no user named "nosuch"/);
+  assert.throws(() => resolveSocketOwner(undefined, 'nosuch', 'dovecot_socket', { passwd, group }), /^ConfigError: dovecot_socket_group: no group named "nosuch"/);
 });
