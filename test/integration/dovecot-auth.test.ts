@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -286,26 +286,6 @@ s.on('error', (e) => process.stdout.write('error ' + e.code));
     assert.doesNotMatch(existsSync(relayFile) ? readFileSync(relayFile, 'latin1') : '', /203\.0\.113\.7/);
     assert.doesNotMatch(d.logs(), /203\.0\.113\.7/);
   });
-
-  test('Postfix with smtpd_sasl_type = dovecot: swaks AUTH PLAIN and LOGIN, right and wrong passwords', async () => {
-    const postfix = PrivatePostfix.start('static:dunno', ['smtpd_sasl_auth_enable = yes', 'smtpd_sasl_type = dovecot', `smtpd_sasl_path = ${socket}`]);
-    try {
-      await until('Postfix to listen', async () => !(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw')).startsWith('no AUTH reply'));
-      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
-      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'wrong'), /^535 /);
-      assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'dave-pw'), /^235 /, postfix.log());
-      assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'wrong'), /^535 /);
-      // The refusal says nothing about whether the login exists.
-      const unknown = await swaksAuth(postfix.port, 'PLAIN', 'nosuchuser', 'x');
-      const wrong = await swaksAuth(postfix.port, 'PLAIN', 'carol', 'x');
-      assert.equal(unknown.replace(/\s+$/, ''), wrong.replace(/\s+$/, ''));
-      // smtpd keeps its connection between sessions; once idle_timeout has closed it, the next login reconnects.
-      await sleep(3500);
-      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
-    } finally {
-      postfix.stop();
-    }
-  });
 });
 
 describe('Dovecot auth socket settings', () => {
@@ -338,5 +318,45 @@ describe('Dovecot auth socket settings', () => {
     const r = await run(BIN, ['saslauthd', '-d', '-a', 'shadow', '-m', join(dir, 'run'), '-O', conf]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot start: dovecot_socket_group: no group named "nosuchgroup"/);
+  });
+});
+
+describe('Postfix with smtpd_sasl_type = dovecot, set up as the README says', () => {
+  test('swaks AUTH PLAIN and LOGIN, right and wrong passwords; after idle_timeout Postfix reconnects by itself', async () => {
+    const base = tempDir('authmux-dovecot-pf-');
+    chmodSync(base, 0o755);
+    const etc = new EtcTree(join(base, 'root'));
+    etc.addUser({ name: 'carol', uid: 4242, home: '/tmp' });
+    etc.addUser({ name: 'dave', uid: 4243, home: '/tmp' });
+    etc.chpasswd('SHA512', [['carol', 'carol-pw'], ['dave', 'dave-pw']]);
+    // The socket's path is relative to Postfix's queue directory, in a directory only root writes.
+    const postfix = PrivatePostfix.start('static:dunno', ['smtpd_sasl_auth_enable = yes', 'smtpd_sasl_type = dovecot', 'smtpd_sasl_path = authmux/auth']);
+    let d: RunningDaemon | undefined;
+    try {
+      const dir = join(postfix.dir, 'queue', 'authmux');
+      mkdirSync(dir, { mode: 0o750 });
+      chownSync(dir, 0, POSTFIX_GID);
+      d = await startDaemon({
+        args: ['-m', join(base, 'run'), '-a', 'shadow'],
+        config: [`passwd_file: ${etc.passwd}`, `shadow_file: ${etc.shadow}`, `dovecot_socket: ${join(dir, 'auth')}`, 'dovecot_socket_group: postfix', 'idle_timeout: 2'].join('\n'),
+      });
+      await until('Postfix to listen', async () => !(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw')).startsWith('no AUTH reply'));
+      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
+      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'wrong'), /^535 /);
+      assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'dave-pw'), /^235 /, postfix.log());
+      assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'wrong'), /^535 /);
+      // The refusal says nothing about whether the login exists.
+      const unknown = await swaksAuth(postfix.port, 'PLAIN', 'nosuchuser', 'x');
+      const wrong = await swaksAuth(postfix.port, 'PLAIN', 'carol', 'x');
+      assert.match(wrong, /^535 /);
+      assert.equal(unknown, wrong);
+      // smtpd keeps its connection between sessions; once idle_timeout has closed it, the next login reconnects.
+      await sleep(2500);
+      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
+      assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'dave-pw'), /^235 /, postfix.log());
+    } finally {
+      postfix.stop();
+      await d?.stop();
+    }
   });
 });
