@@ -64,6 +64,9 @@ export class DovecotAuthServer {
   private readonly closings: ThrottledWarning;
   private connectionIds = 0;
   private closing = false;
+  /** Logins being checked, over all connections: close() lets them answer. */
+  private checking = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: DovecotAuthOptions) {
     this.server = createServer((s) => this.serve(s));
@@ -116,7 +119,7 @@ export class DovecotAuthServer {
         s.pause();
         s.once('drain', () => {
           paused = false;
-          s.resume();
+          if (!this.closing) s.resume();
         });
       }
     };
@@ -139,6 +142,7 @@ export class DovecotAuthServer {
     };
     const check = (auth: AuthCommand, login: Buffer, password: Buffer) => {
       pending.set(auth.id, { kind: 'checking' });
+      this.checking++;
       opts
         .check({ auth, login, password }, gone.signal, trusted)
         .catch((err: unknown) => {
@@ -149,6 +153,7 @@ export class DovecotAuthServer {
           pending.delete(auth.id);
           send(reply);
           settle();
+          if (--this.checking === 0) this.wakeIdle();
         });
     };
     const step = (auth: AuthCommand, st: MechStep) => {
@@ -237,14 +242,37 @@ export class DovecotAuthServer {
     this.deadlines.set(s, opts.requestTimeoutMs);
   }
 
-  /** Stops accepting and closes every connection; checks still waiting for their turn are dropped. */
-  async close(): Promise<void> {
+  private wakeIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Stops accepting and reading, lets the logins being checked answer (a
+   * restart must not fail the SMTP clients Postfix holds), then closes
+   * every connection; a request still waiting for the client's CONT is
+   * abandoned, and Postfix reconnects to the next daemon by itself.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.closing = true;
     this.deadlines.stop();
-    this.closings.close();
+    for (const s of this.sockets) s.pause();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.destroy();
+    if (this.checking > 0) {
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    // The last replies leave before the connections go; a client that does not take them is not waited for long.
+    for (const s of this.sockets) {
+      s.end();
+      s.once('finish', () => s.destroy());
+    }
+    const stragglers = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, 1000);
     await closed;
+    clearTimeout(stragglers);
+    this.closings.close();
     removeQuietly(this.opts.socketPath);
   }
 

@@ -8,7 +8,7 @@ import { BIN, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { PrivatePostfix } from '../helpers/postfix.js';
 import { until } from '../helpers/relay-site.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
+import { EtcTree, mkpasswd, tempDir } from '../helpers/fixtures.js';
 
 const NOBODY = 65534;
 const POSTFIX_GID = Number(execFileSync('id', ['-g', 'postfix']).toString());
@@ -307,6 +307,37 @@ describe('Dovecot auth socket settings', () => {
         c.close();
       }
     } finally {
+      await d.stop();
+    }
+  });
+
+  test('a stop lets a login being checked answer, then closes; a request waiting for its CONT is abandoned', async () => {
+    const dir = tempDir('authmux-dovecot-set-');
+    chmodSync(dir, 0o755);
+    const etc = new EtcTree(join(dir, 'root'));
+    etc.addUser({ name: 'slow', uid: 4244, home: '/tmp' });
+    // A hash that takes about a second to check, so the stop comes while it runs.
+    etc.setHash('slow', mkpasswd('sha-512', 'slow-pw', 3_000_000));
+    const socket = join(dir, 'run', 'auth');
+    const d = await startDaemon({ args: ['-m', join(dir, 'run'), '-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\ndovecot_socket: ${socket}\n` });
+    const waiting = await DovecotRawClient.open(socket);
+    const c = await DovecotRawClient.open(socket);
+    try {
+      await waiting.handshake();
+      waiting.send(auth(1, 'LOGIN'));
+      assert.equal(await waiting.line(), `CONT\t1\t${b64('Username:')}`);
+      await c.handshake();
+      c.send(auth(7, 'PLAIN', `\tresp=${b64('\0slow\0slow-pw')}`));
+      await sleep(150);
+      const stopped = d.stop();
+      assert.equal(await c.line(10_000), 'OK\t7\tuser=slow');
+      assert.ok(await c.closedWithin(3000));
+      assert.ok(await waiting.closedWithin(3000));
+      assert.equal(await stopped, 0);
+      assert.equal(existsSync(socket), false);
+    } finally {
+      c.close();
+      waiting.close();
       await d.stop();
     }
   });
