@@ -35,7 +35,10 @@ describe('Dovecot auth socket', () => {
   const etc = new EtcTree(join(base, 'root'));
   etc.addUser({ name: 'carol', uid: 4242, home: '/tmp' });
   etc.addUser({ name: 'dave', uid: 4243, home: '/tmp' });
-  etc.chpasswd('SHA512', [['carol', 'carol-pw'], ['dave', 'dave-pw']]);
+  etc.addUser({ name: 'erin', uid: 4245, home: '/tmp' });
+  etc.chpasswd('SHA512', [['carol', 'carol-pw'], ['dave', 'dave-pw'], ['erin', 'erin-pw']]);
+  // Expired on day 1: the right password is answered "Account expired" to those told why.
+  etc.setAging('erin', '19000:0:99999:7::1:');
   const runDir = join(base, 'run');
   const socket = join(runDir, 'auth');
   const relayFile = join(base, 'relayers');
@@ -268,9 +271,10 @@ s.on('data', (c) => {
     const resp = (u, p) => Buffer.from('\\0' + u + '\\0' + p).toString('base64');
     s.write('AUTH\\t1\\tPLAIN\\tservice=pop3\\trip=203.0.113.77\\tresp=' + resp('carol', 'carol-pw') + '\\n');
     s.write('AUTH\\t2\\tPLAIN\\tservice=pop3\\trip=203.0.113.78\\tresp=' + resp('nosuchuser', 'x') + '\\n');
+    s.write('AUTH\\t3\\tPLAIN\\tservice=pop3\\tresp=' + resp('erin', 'erin-pw') + '\\n');
   }
   const replies = buf.split('\\n').filter((l) => /^(OK|FAIL)\\t/.test(l));
-  if (replies.length === 2) { process.stdout.write(replies.sort().join('\\n')); s.destroy(); }
+  if (replies.length === 3) { process.stdout.write(replies.sort().join('\\n')); s.destroy(); }
 });
 s.on('error', (e) => process.stdout.write('error ' + e.code));
 `, { mode: 0o644 });
@@ -280,7 +284,16 @@ s.on('error', (e) => process.stdout.write('error ' + e.code));
       p.stdout.on('data', (c: Buffer) => (o += c.toString('latin1')));
       p.on('close', () => resolve(o));
     });
-    assert.equal(out, 'FAIL\t2\tuser=nosuchuser\nOK\t1\tuser=carol');
+    assert.equal(out, 'FAIL\t2\tuser=nosuchuser\nFAIL\t3\tuser=erin\nOK\t1\tuser=carol');
+    // Root, like the MTA, is told.
+    const c = await DovecotRawClient.open(socket);
+    try {
+      await c.handshake();
+      c.send(auth(1, 'PLAIN', `\tresp=${b64('\0erin\0erin-pw')}`));
+      assert.equal(await c.line(), 'FAIL\t1\tuser=erin\treason=Account expired');
+    } finally {
+      c.close();
+    }
     await d.waitForLog(/auth failure: \[user=nosuchuser\] \[service=pop3\]/);
     await sleep(200);
     assert.doesNotMatch(existsSync(relayFile) ? readFileSync(relayFile, 'latin1') : '', /203\.0\.113\.7/);
