@@ -150,7 +150,7 @@ export interface Handshake {
   readonly mechanisms: readonly string[];
   readonly serverPid: number;
   readonly connectionId: number;
-  /** 32 hex digits. Dovecot's own clients refuse a handshake without one, though no MTA uses it. */
+  /** 32 hex digits. No MTA uses it, but Dovecot's own client library (doveadm's) refuses a handshake without it. */
   readonly cookie: string;
 }
 
