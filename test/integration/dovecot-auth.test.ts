@@ -355,6 +355,46 @@ describe('Dovecot auth socket settings', () => {
     }
   });
 
+  test('the daemon\'s connection limits hold here too: a user outside trusted_users gets max_connections_per_user, root still gets in', async () => {
+    const dir = tempDir('authmux-dovecot-set-');
+    chmodSync(dir, 0o755);
+    const socket = join(dir, 'run', 'auth');
+    const d = await startDaemon({ args: ['-m', join(dir, 'run'), '-a', 'shadow'], config: `dovecot_socket: ${socket}\ndovecot_socket_mode: 0666\nmax_connections_per_user: 2\n` });
+    const script = join(dir, 'hold.cjs');
+    // Opens three connections one after another and says, for each, whether the handshake came or the door shut.
+    writeFileSync(script, `
+const net = require('node:net');
+const out = [];
+const open = (n) => {
+  if (n === 0) { process.stdout.write(out.join(' ')); process.exit(0); }
+  const s = net.connect(process.argv[2]);
+  let buf = '';
+  s.on('data', (c) => { buf += c; if (buf.includes('DONE\\n')) { out.push('served'); open(n - 1); } });
+  s.on('close', () => { if (!buf.includes('DONE\\n')) { out.push('refused'); open(n - 1); } });
+  s.on('error', () => undefined);
+};
+open(3);
+`, { mode: 0o644 });
+    try {
+      const out = await new Promise<string>((resolve) => {
+        const p = spawn(process.execPath, [script, socket], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
+        let o = '';
+        p.stdout.on('data', (c: Buffer) => (o += c.toString('latin1')));
+        p.on('close', () => resolve(o));
+      });
+      assert.equal(out, 'served served refused');
+      await d.waitForLog(/connection refused: uid 65534 already holds max_connections_per_user \(2\)/);
+      const c = await DovecotRawClient.open(socket);
+      try {
+        assert.equal((await c.handshake()).at(-1), 'DONE');
+      } finally {
+        c.close();
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
   test('an owner this system lacks stops the start with exit 1, naming the key', async () => {
     const dir = tempDir('authmux-dovecot-set-');
     const conf = join(dir, 'c.conf');
