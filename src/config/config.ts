@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus } from 'node:os';
+import type { SaslMechanism } from '../protocol/sasl-mechanisms.js';
 import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
@@ -51,6 +52,16 @@ export interface Config {
     readonly virtualUser: string;
     /** Home of a sasldb login: %u user, %d realm; undefined: <virtual user's home>/%d/%u. */
     readonly virtualHome: string | undefined;
+  };
+  /** Dovecot's auth-client protocol (Postfix, Exim), on a socket of its own. */
+  readonly dovecot: {
+    /** undefined: not served. */
+    readonly socket: string | undefined;
+    readonly mode: number;
+    /** Owner and group of the socket, names or numbers; undefined: the daemon's own. */
+    readonly user: string | undefined;
+    readonly group: string | undefined;
+    readonly mechanisms: readonly SaslMechanism[];
   };
   /** Present when mech is vpopmail. */
   readonly vpopmail: VpopmailConfig | undefined;
@@ -163,6 +174,13 @@ export function loadConfig(opts: LoadOptions): Config {
       defaultService: v.checkpassword_service,
       virtualUser: v.virtual_user,
       virtualHome: v.virtual_home,
+    },
+    dovecot: {
+      socket: v.dovecot_socket,
+      mode: v.dovecot_socket_mode,
+      user: v.dovecot_socket_user,
+      group: v.dovecot_socket_group,
+      mechanisms: v.dovecot_mechanisms,
     },
     vpopmail: mech === 'vpopmail' ? buildVpopmailConfig(v, whereOf) : undefined,
     relay: buildRelayConfig(v, whereOf),

@@ -5,7 +5,8 @@ import { ConfigError } from './errors.js';
 import { parseRedisTarget } from './redis-target.js';
 import { parseSqlUrl } from './sql-connection.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
-import { parseBool, parseChoice, parseInteger, parseSeconds, parseWords } from './values.js';
+import { SASL_MECHANISMS, type SaslMechanism } from '../protocol/sasl-mechanisms.js';
+import { parseBool, parseChoice, parseInteger, parseMode, parseSeconds, parseWords } from './values.js';
 
 /** What a key's parser and default may depend on besides the value itself. */
 export interface KeyContext {
@@ -59,7 +60,7 @@ export const KEYS = {
   log_format: key('text (saslauthd\'s lines) or json', choice(['text', 'json'] as const), () => 'text' as const),
   syslog_path: key('the syslog socket', path, () => '/dev/log'),
   request_timeout: key('seconds a client has to send its whole request', seconds(100), () => 10_000),
-  idle_timeout: key('seconds a many-request connection (the socketmap) may sit idle', seconds(100), () => 60_000),
+  idle_timeout: key('seconds a many-request connection (socketmap, Dovecot) may sit idle', seconds(100), () => 60_000),
   max_connections: key('connections served at once, all users together', count(1, 1_000_000), () => 4096),
   max_connections_per_user: key('connections one user outside trusted_users may hold', count(1, 1_000_000), () => 32),
   trusted_users: key('accounts never limited per user (the MTA\'s, root)', (v) => parseWords(v), () => ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp']),
@@ -76,6 +77,11 @@ export const KEYS = {
   vpopmail_pool_size: key('database connections kept for lookups', count(1, 256), () => 8),
   checkpassword_socket: key('where the daemon answers the checkpassword program', path, none as () => string | undefined),
   checkpassword_service: key('service when neither SERVICE nor TCPLOCALPORT names one', (v) => v.toLowerCase(), () => 'pop3'),
+  dovecot_socket: key('where the daemon answers Dovecot\'s auth-client protocol (Postfix smtpd_sasl_type = dovecot)', path, none as () => string | undefined),
+  dovecot_socket_mode: key('the Dovecot socket\'s mode, octal', (v, w) => parseMode(v, w), () => 0o660),
+  dovecot_socket_user: key('owner of the Dovecot socket (name or uid)', text, none as () => string | undefined),
+  dovecot_socket_group: key('group of the Dovecot socket (name or gid), e.g. postfix', text, none as () => string | undefined),
+  dovecot_mechanisms: key('mechanisms offered on the Dovecot socket: PLAIN, LOGIN', (v, w) => mechanisms(v, w), () => [...SASL_MECHANISMS] as readonly SaslMechanism[]),
   virtual_user: key('the passwd account virtual logins run as', text, () => 'vpopmail'),
   virtual_home: key('a sasldb login\'s home: %u user, %d realm', text, none as () => string | undefined),
   relay_store: key('file, redis, vpopmail or none', choice(['file', 'redis', 'vpopmail', 'none'] as const), () => 'file' as const),
@@ -96,6 +102,12 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 export type KeyValues = { readonly [K in KeyName]: ReturnType<(typeof KEYS)[K]['dflt']> };
+
+function mechanisms(value: string, where: string): readonly SaslMechanism[] {
+  const names = parseWords(value.toUpperCase());
+  if (names.length === 0) throw new ConfigError(`${where}: name at least one of ${SASL_MECHANISMS.join(', ')}`);
+  return [...new Set(names.map((n) => parseChoice(n, where, SASL_MECHANISMS.map((m) => m.toLowerCase())).toUpperCase() as SaslMechanism))];
+}
 
 function addressSet(value: string, where: string): AddressSet {
   try {

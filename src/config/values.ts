@@ -34,3 +34,9 @@ export function parseChoice<T extends string>(value: string, where: string, choi
   if (!choices.includes(v)) throw new ConfigError(`${where}: expected one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
   return v;
 }
+
+/** A file mode in octal, as chmod takes it (`660` or `0660`). */
+export function parseMode(value: string, where: string): number {
+  if (!/^0?[0-7]{3}$/.test(value)) throw new ConfigError(`${where}: expected an octal mode such as 0660, got ${JSON.stringify(value)}`);
+  return parseInt(value, 8);
+}

@@ -1,4 +1,4 @@
-import { logResult } from '../auth/audit.js';
+import { auditLine, logResult } from '../auth/audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/cache.js';
 import { createBackend } from '../backends/index.js';
@@ -7,11 +7,14 @@ import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import * as cpSocket from '../doors/checkpassword-socket.js';
+import * as dovecot from '../doors/dovecot-auth.js';
 import * as saslauthd from '../doors/saslauthd.js';
 import type { DoorRequest } from '../protocol/checkpassword-door.js';
 import type { SaslauthdRequest } from '../protocol/saslauthd.js';
 import { createRelayTracker } from '../relay/index.js';
 import { SocketmapServer } from './socketmap-server.js';
+import { DovecotAuthServer, type DovecotLogin, type DovecotRefusal } from './dovecot-auth-server.js';
+import { resolveSocketOwner } from './socket-owner.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
 import { MuxServer } from './mux-server.js';
@@ -55,6 +58,8 @@ export class Daemon {
   /** The checkpassword program's door, when checkpassword_socket is set. */
   private readonly door: MuxServer<DoorRequest> | undefined;
   private readonly socketmap: SocketmapServer | undefined;
+  /** Dovecot's auth-client protocol, when dovecot_socket is set. */
+  private readonly dovecot: DovecotAuthServer | undefined;
 
   private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
@@ -81,6 +86,20 @@ export class Daemon {
           handle: (r, gone, trusted) => this.handleDoor(r, gone, trusted),
         })
       : undefined;
+    this.dovecot = config.dovecot.socket
+      ? new DovecotAuthServer({
+          socketPath: config.dovecot.socket,
+          mode: config.dovecot.mode,
+          owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
+          mechanisms: config.dovecot.mechanisms,
+          limits,
+          requestTimeoutMs: config.requestTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs,
+          log,
+          check: (l, gone, trusted) => this.handleDovecot(l, gone, trusted),
+          refused: (r, trusted) => this.dovecotRefused(r, trusted),
+        })
+      : undefined;
   }
 
   static async start(config: Config, log: Logger): Promise<Daemon> {
@@ -100,6 +119,10 @@ export class Daemon {
       await claimSocketPath(config.checkpassword.socket!, config.pidFile);
       await d.door.listen();
       log.info(`checkpassword requests on ${config.checkpassword.socket}`);
+    }
+    if (d.dovecot) {
+      await d.dovecot.start();
+      log.info(`Dovecot auth requests on ${config.dovecot.socket} (${config.dovecot.mechanisms.join(' ')})`);
     }
     if (d.relay) {
       d.relay.startExpiry();
@@ -141,6 +164,23 @@ export class Daemon {
     return cpSocket.encode(reply);
   }
 
+  private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted);
+    const auth = this.authenticator;
+    const result = await auth.authenticate(req, { signal: gone });
+    if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
+    logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/dovecot`, result);
+    // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
+    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
+    return dovecot.reply(l.auth.id, req.login, result, trusted);
+  }
+
+  /** Refused before any check (another authzid, bad base64, an empty field): logged like a failed login, for fail2ban. */
+  private dovecotRefused(r: DovecotRefusal, trusted: boolean): void {
+    const req = dovecot.toAuthRequest(r.login ?? Buffer.alloc(0), Buffer.alloc(0), r.auth, trusted);
+    this.log.info(auditLine('auth failure', req, `${this.authenticator.backend.mech}/dovecot`, r.why));
+  }
+
   /** A store that fails costs the relay grant, never the login: logged. */
   private async recordRelay(f: LoginFacts): Promise<void> {
     if (!this.relay) return;
@@ -160,6 +200,7 @@ export class Daemon {
     const relayKeys = (c: Config) => JSON.stringify({ ...c.relay, ignore: c.relay.ignore.text, services: [...c.relay.services] });
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
+    if (JSON.stringify(next.dovecot) !== JSON.stringify(this.config.dovecot)) this.log.warn('dovecot_* keys change only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
@@ -174,7 +215,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close()]);
+    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close()]);
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);

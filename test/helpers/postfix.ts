@@ -33,7 +33,7 @@ export class PrivatePostfix {
   readonly conf: string;
   readonly port: number;
 
-  private constructor(relayMap: string) {
+  private constructor(relayMap: string, extraMain: readonly string[]) {
     this.dir = tempDir('authmux-postfix-');
     chmodSync(this.dir, 0o755);
     this.conf = join(this.dir, 'conf');
@@ -55,12 +55,14 @@ export class PrivatePostfix {
       `smtpd_relay_restrictions = check_client_access ${relayMap}, reject_unauth_destination`,
       'default_transport = discard',
       'relay_transport = discard',
+      ...extraMain,
     ].join('\n') + '\n');
     writeFileSync(join(this.conf, 'master.cf'), `127.0.0.1:${this.port} inet n - n - - smtpd\n${MASTER_SERVICES}`);
   }
 
-  static start(relayMap: string): PrivatePostfix {
-    const p = new PrivatePostfix(relayMap);
+  /** `extraMain`: more main.cf lines, after the ones above (a later line wins in Postfix). */
+  static start(relayMap: string, extraMain: readonly string[] = []): PrivatePostfix {
+    const p = new PrivatePostfix(relayMap, extraMain);
     execFileSync('postfix', ['-c', p.conf, 'start'], { stdio: 'pipe' });
     return p;
   }

@@ -96,3 +96,18 @@ test('every command loads the same way: no flags, no mechanism needed; values pa
   assert.throws(() => loadConfig({ file: confFile('relay_redis: http://x\n'), env: {} }), /:1: expected redis:\/\/, rediss:\/\/ or redis-cluster:\/\//);
   assert.throws(() => loadConfig({ file: confFile('relay_redis: redis-cluster://h:99999\n'), env: {} }), /"h:99999" is not host:port/);
 });
+
+test('dovecot_* keys: off by default; mode in octal, owner names and mechanisms checked', () => {
+  const off = serve(['-a', 'shadow', '-O', confFile('')]);
+  assert.deepEqual(off.dovecot, { socket: undefined, mode: 0o660, user: undefined, group: undefined, mechanisms: ['PLAIN', 'LOGIN'] });
+  const p = confFile('dovecot_socket: run/auth\ndovecot_socket_mode: 0600\ndovecot_socket_group: postfix\ndovecot_mechanisms: login, Plain login\n');
+  const on = serve(['-a', 'shadow', '-O', p]);
+  assert.equal(on.dovecot.socket, join(p, '..', 'run/auth'));
+  assert.equal(on.dovecot.mode, 0o600);
+  assert.equal(on.dovecot.group, 'postfix');
+  assert.deepEqual(on.dovecot.mechanisms, ['LOGIN', 'PLAIN']);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_socket_mode: 0999\n')]), /:1: expected an octal mode/);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_socket_mode: 17777\n')]), /expected an octal mode/);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_mechanisms: PLAIN CRAM-MD5\n')]), /:1: expected one of plain, login/);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_mechanisms: ,\n')]), /at least one of PLAIN, LOGIN/);
+});
