@@ -9,6 +9,7 @@ import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { claimSocketPath, listenUnix, removeQuietly } from './run-dir.js';
 import { ThrottledWarning } from './throttled-warning.js';
+import { InFlight } from './in-flight.js';
 
 /** Requests one connection may have open at once; Postfix has one, Dovecot's login processes a few dozen. */
 export const MAX_REQUESTS_IN_FLIGHT = 64;
@@ -65,8 +66,7 @@ export class DovecotAuthServer {
   private connectionIds = 0;
   private closing = false;
   /** Logins being checked, over all connections: close() lets them answer. */
-  private checking = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly checking = new InFlight();
 
   constructor(private readonly opts: DovecotAuthOptions) {
     this.server = createServer((s) => this.serve(s));
@@ -142,7 +142,7 @@ export class DovecotAuthServer {
     };
     const check = (auth: AuthCommand, login: Buffer, password: Buffer) => {
       pending.set(auth.id, { kind: 'checking' });
-      this.checking++;
+      this.checking.begin();
       opts
         .check({ auth, login, password }, gone.signal, trusted)
         .catch((err: unknown) => {
@@ -153,7 +153,7 @@ export class DovecotAuthServer {
           pending.delete(auth.id);
           send(reply);
           settle();
-          if (--this.checking === 0) this.wakeIdle();
+          this.checking.end();
         });
     };
     const step = (auth: AuthCommand, st: MechStep) => {
@@ -242,12 +242,6 @@ export class DovecotAuthServer {
     this.deadlines.set(s, opts.requestTimeoutMs);
   }
 
-  private wakeIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const f of w) f();
-  }
-
   /**
    * Stops accepting and reading, lets the logins being checked answer (a
    * restart must not fail the SMTP clients Postfix holds), then closes
@@ -259,9 +253,7 @@ export class DovecotAuthServer {
     this.deadlines.stop();
     for (const s of this.sockets) s.pause();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.checking > 0) {
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
-    }
+    await this.checking.settled(graceMs);
     // The last replies leave before the connections go; a client that does not take them is not waited for long.
     for (const s of this.sockets) {
       s.end();

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { peerHungUp } from '../os/hangup.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
+import { InFlight } from './in-flight.js';
 import { listenUnix, removeQuietly } from './run-dir.js';
 
 /** What the server needs of a protocol: all pure, no sockets. */
@@ -44,8 +45,7 @@ const LINGER_MS = 2000;
 export class MuxServer<Req> {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly inFlight = new InFlight();
   private closing = false;
   /** When each open connection must be gone. */
   private readonly deadlines: Deadlines;
@@ -111,7 +111,7 @@ export class MuxServer<Req> {
       }
       // The timeout is for receiving a request; checking it may take as long as the hash needs.
       this.deadlines.delete(s);
-      this.inFlight++;
+      this.inFlight.begin();
       const signal = (gone = new AbortController()).signal;
       s.once('close', () => gone!.abort());
       this.opts
@@ -122,15 +122,9 @@ export class MuxServer<Req> {
         })
         .then((bytes) => {
           reply(bytes);
-          if (--this.inFlight === 0) this.wakeIdle();
+          this.inFlight.end();
         });
     });
-  }
-
-  private wakeIdle(): void {
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const f of w) f();
   }
 
   /** Stops accepting, lets requests being checked finish and answer, then closes everything. */
@@ -138,9 +132,7 @@ export class MuxServer<Req> {
     this.closing = true;
     this.deadlines.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.inFlight > 0) {
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
-    }
+    await this.inFlight.settled(graceMs);
     // Let the last replies leave before tearing sockets down.
     await new Promise((r) => setImmediate(r));
     for (const s of this.sockets) {
