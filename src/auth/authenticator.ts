@@ -4,7 +4,10 @@ import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
 import { Abandoned } from '../crypt/queue.js';
 import { decoyOf, defaultDecoy, isLocked } from '../crypt/schemes.js';
 import { TempFail } from '../errors.js';
-import type { AuthenticateOptions, AuthRequest, Backend, PasswordRecord, Result } from './types.js';
+import type { AuthenticateOptions, AuthRequest, Backend, LookupRequest, PasswordRecord, Result } from './types.js';
+
+/** Whether an account exists, for userdb lookups: never its secret. */
+export type AccountLookup = { readonly kind: 'found' } | { readonly kind: 'missing' } | { readonly kind: 'tempfail'; readonly reason: string };
 
 export interface AuthenticatorOptions {
   readonly backend: Backend;
@@ -170,6 +173,21 @@ export class Authenticator {
     // A hit is not stored again: the entry keeps its age, so the window in which it may answer alone does not grow.
     if (!hit) this.cache?.store(req.login, req.realm, req.service, req.password, generation);
     return { kind: 'ok', record, cached: hit };
+  }
+
+  /**
+   * Asks the backend whether the login names an account, without a
+   * password: no cache (it holds passwords, not existence) and no account
+   * policy (an expired account still has a mailbox).
+   */
+  async findAccount(original: LookupRequest): Promise<AccountLookup> {
+    const login = this.combineRealm && original.realm !== '' ? `${original.login}@${original.realm}` : original.login;
+    try {
+      const record = await this.backend.lookup(login === original.login ? original : { ...original, login });
+      return record ? { kind: 'found' } : { kind: 'missing' };
+    } catch (err) {
+      return { kind: 'tempfail', reason: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   flushCache(): void {

@@ -8,12 +8,15 @@ import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import * as cpSocket from '../doors/checkpassword-socket.js';
 import * as dovecot from '../doors/dovecot-auth.js';
+import * as userdb from '../doors/dovecot-userdb.js';
 import * as saslauthd from '../doors/saslauthd.js';
 import type { DoorRequest } from '../protocol/checkpassword-door.js';
 import type { SaslauthdRequest } from '../protocol/saslauthd.js';
 import { createRelayTracker } from '../relay/index.js';
 import { SocketmapServer } from './socketmap-server.js';
 import { DovecotAuthServer, type DovecotLogin, type DovecotRefusal } from './dovecot-auth-server.js';
+import { DovecotUserdbServer } from './dovecot-userdb-server.js';
+import type { UserCommand } from '../protocol/dovecot-userdb.js';
 import { resolveSocketOwner } from './socket-owner.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
@@ -60,6 +63,8 @@ export class Daemon {
   private readonly socketmap: SocketmapServer | undefined;
   /** Dovecot's auth-client protocol, when dovecot_socket is set. */
   private readonly dovecot: DovecotAuthServer | undefined;
+  /** Dovecot's userdb lookups, when dovecot_userdb_socket is set. */
+  private readonly userdb: DovecotUserdbServer | undefined;
 
   private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
@@ -100,6 +105,18 @@ export class Daemon {
           refused: (r, trusted) => this.dovecotRefused(r, trusted),
         })
       : undefined;
+    this.userdb = config.dovecotUserdbSocket
+      ? new DovecotUserdbServer({
+          socketPath: config.dovecotUserdbSocket,
+          mode: config.dovecot.mode,
+          owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
+          limits,
+          requestTimeoutMs: config.requestTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs,
+          log,
+          lookup: (cmd) => this.handleUserdb(cmd),
+        })
+      : undefined;
   }
 
   static async start(config: Config, log: Logger): Promise<Daemon> {
@@ -123,6 +140,10 @@ export class Daemon {
     if (d.dovecot) {
       await d.dovecot.start();
       log.info(`Dovecot auth requests on ${config.dovecot.socket} (${config.dovecot.mechanisms.join(' ')})`);
+    }
+    if (d.userdb) {
+      await d.userdb.start();
+      log.info(`Dovecot userdb lookups on ${config.dovecotUserdbSocket}`);
     }
     if (d.relay) {
       d.relay.startExpiry();
@@ -175,6 +196,14 @@ export class Daemon {
     return dovecot.reply(l.auth.id, req.login, result, trusted);
   }
 
+  /** A lookup the source could not answer is logged: the MTA defers mail on it. */
+  private async handleUserdb(cmd: UserCommand): Promise<Buffer> {
+    const auth = this.authenticator;
+    const found = await auth.findAccount(userdb.toLookupRequest(cmd));
+    if (found.kind === 'tempfail') this.log.error(logLine`userdb lookup of ${cmd.user} (${auth.backend.mech}/dovecot): ${found.reason}`);
+    return userdb.reply(cmd, found);
+  }
+
   /** Refused before any check (another authzid, bad base64, an empty field): logged like a failed login, for fail2ban. */
   private dovecotRefused(r: DovecotRefusal, trusted: boolean): void {
     const req = dovecot.toAuthRequest(r.login ?? Buffer.alloc(0), Buffer.alloc(0), r.auth, trusted);
@@ -200,7 +229,7 @@ export class Daemon {
     const relayKeys = (c: Config) => JSON.stringify({ ...c.relay, ignore: c.relay.ignore.text, services: [...c.relay.services] });
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
-    if (JSON.stringify(next.dovecot) !== JSON.stringify(this.config.dovecot)) this.log.warn('dovecot_* keys change only with a restart');
+    if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
@@ -215,7 +244,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close()]);
+    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close()]);
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);
