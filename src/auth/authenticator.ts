@@ -61,7 +61,8 @@ export class Authenticator {
     let result: Result;
     try {
       const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req, lookup) : undefined;
-      result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
+      if (req.challengeKind) result = challenged ?? (await this.unanswered(lookup));
+      else result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       if (err instanceof Abandoned) return { kind: 'tempfail', reason: err.message };
@@ -155,7 +156,7 @@ export class Authenticator {
    * sends a timestamp with USER/PASS logins too. Never cached: each challenge is new.
    */
   private async challenged(req: AuthRequest, lookup: Lookup): Promise<Result | undefined> {
-    const kind = challengeKindFor(req.service);
+    const kind = req.challengeKind ?? challengeKindFor(req.service);
     if (!kind) return undefined;
     const record = await lookup();
     const clear = record?.plaintext ?? (record?.secretIsPlaintext ? record.secret : undefined);
@@ -164,6 +165,17 @@ export class Authenticator {
     const refused = record.policy?.(Math.floor(this.now() / DAY_MS));
     if (refused) return { kind: 'fail', code: refused, reason: refused.replace('_', ' ') };
     return { kind: 'ok', record, cached: false };
+  }
+
+  /**
+   * A challenge-only login whose response did not match, or whose account
+   * keeps no clear password. No slow hash is computed on any path here (an
+   * HMAC takes microseconds), so there is no decoy to time against.
+   */
+  private async unanswered(lookup: Lookup): Promise<Result> {
+    const record = await lookup();
+    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
+    return { kind: 'fail', code: 'bad_password', reason: 'challenge response mismatch' };
   }
 
   private conclude(req: AuthRequest, record: PasswordRecord, matches: boolean, today: number, generation: string, hit: boolean): Result {

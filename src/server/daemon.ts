@@ -1,7 +1,7 @@
 import { auditLine, logResult } from '../auth/audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/cache.js';
-import { createBackend } from '../backends/index.js';
+import { createBackend, keepsPlaintext } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import { logLine } from '../log-line.js';
@@ -12,6 +12,7 @@ import * as userdb from '../doors/dovecot-userdb.js';
 import * as saslauthd from '../doors/saslauthd.js';
 import type { DoorRequest } from '../protocol/checkpassword-door.js';
 import type { SaslauthdRequest } from '../protocol/saslauthd.js';
+import { CRAM_MD5, type OfferedMechanism } from '../protocol/sasl-mechanisms.js';
 import { createRelayTracker } from '../relay/index.js';
 import { SocketmapServer } from './socketmap-server.js';
 import { DovecotAuthServer, type DovecotLogin, type DovecotRefusal } from './dovecot-auth-server.js';
@@ -53,6 +54,11 @@ function connectionLimits(config: Config, log: Logger): ConnectionLimits {
 }
 
 /** The running saslauthd replacement: run dir, socket, pipeline, reload and stop. */
+/** The admin's choice, and CRAM-MD5 when the source keeps clear passwords; fixed at start, like the socket. */
+function dovecotMechanisms(config: Config): readonly OfferedMechanism[] {
+  return keepsPlaintext(config) ? [...config.dovecot.mechanisms, CRAM_MD5] : config.dovecot.mechanisms;
+}
+
 export class Daemon {
   private config: Config;
   private authenticator: Authenticator;
@@ -96,7 +102,7 @@ export class Daemon {
           socketPath: config.dovecot.socket,
           mode: config.dovecot.mode,
           owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
-          mechanisms: config.dovecot.mechanisms,
+          mechanisms: dovecotMechanisms(config),
           limits,
           requestTimeoutMs: config.requestTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
@@ -139,7 +145,7 @@ export class Daemon {
     }
     if (d.dovecot) {
       await d.dovecot.start();
-      log.info(`Dovecot auth requests on ${config.dovecot.socket} (${config.dovecot.mechanisms.join(' ')})`);
+      log.info(`Dovecot auth requests on ${config.dovecot.socket} (${dovecotMechanisms(config).join(' ')})`);
     }
     if (d.userdb) {
       await d.userdb.start();
@@ -186,7 +192,7 @@ export class Daemon {
   }
 
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
-    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted);
+    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { signal: gone });
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
