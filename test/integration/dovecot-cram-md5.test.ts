@@ -7,6 +7,8 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { saslpasswd2 } from '../helpers/sasldb.js';
+import { VpopmailDb } from '../helpers/vpopmail-db.js';
+import { mkpasswd } from '../helpers/fixtures.js';
 
 const auth = (id: number, mech: string, service = 'smtp', more = '') => `AUTH\t${id}\t${mech}\tservice=${service}\tlip=127.0.0.1\trip=192.0.2.1${more}\n`;
 const digest = (password: string, challenge: Buffer) => createHmac('md5', Buffer.from(password, 'latin1')).update(challenge).digest('hex');
@@ -119,6 +121,50 @@ describe('CRAM-MD5 on the Dovecot socket, sasldb users', () => {
       assert.equal(await respond(c, 5, `dave@example.org ${digest('dave-pw', ch5)}`), 'OK\t5\tuser=dave@example.org');
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('CRAM-MD5 on the Dovecot socket, vpopmail users (MariaDB)', () => {
+  test('with vpopmail_clear_passwords: offered, pw_clear_passwd answers; an account with only a hash cannot pass', async () => {
+    const db = await VpopmailDb.create('mysql', 'many-domains', ['example.com']);
+    let d: RunningDaemon | undefined;
+    try {
+      await db.addUsers([
+        { name: 'clear', domain: 'example.com', hash: '', clear: 'clear-pw' },
+        { name: 'hashed', domain: 'example.com', hash: mkpasswd('sha512crypt', 'hashed-pw') },
+      ]);
+      const base = tempDir('authmux-cram-vpop-');
+      const socket = join(base, 'run', 'auth');
+      const conf = ['mech: vpopmail', `vpopmail_sql: ${db.url}`, 'vpopmail_default_domain: example.com', `dovecot_socket: ${socket}`];
+      d = await startDaemon({ args: ['-m', join(base, 'run')], config: [...conf, 'vpopmail_clear_passwords: yes'].join('\n') });
+      const c = await DovecotRawClient.open(socket);
+      try {
+        assert.ok((await c.handshake()).includes('MECH\tCRAM-MD5\tdictionary\tactive'));
+        const ch1 = await challenged(c, 1);
+        assert.equal(await respond(c, 1, `clear@example.com ${digest('clear-pw', ch1)}`), 'OK\t1\tuser=clear@example.com');
+        const ch2 = await challenged(c, 2);
+        assert.equal(await respond(c, 2, `clear@example.com ${digest('other', ch2)}`), 'FAIL\t2\tuser=clear@example.com');
+        const ch3 = await challenged(c, 3);
+        assert.equal(await respond(c, 3, `hashed@example.com ${digest('hashed-pw', ch3)}`), 'FAIL\t3\tuser=hashed@example.com');
+        c.send(auth(4, 'PLAIN', 'smtp', `\tresp=${b64('\0hashed@example.com\0hashed-pw')}`));
+        assert.equal(await c.line(), 'OK\t4\tuser=hashed@example.com');
+      } finally {
+        c.close();
+      }
+      await d.stop();
+      d = undefined;
+      // Without the key the clear column is not read: CRAM-MD5 is not announced.
+      d = await startDaemon({ args: ['-m', join(base, 'run')], config: conf.join('\n') });
+      const c2 = await DovecotRawClient.open(socket);
+      try {
+        assert.deepEqual((await c2.handshake()).filter((l) => l.startsWith('MECH\t')), ['MECH\tPLAIN\tplaintext', 'MECH\tLOGIN\tplaintext']);
+      } finally {
+        c2.close();
+      }
+    } finally {
+      await d?.stop();
+      await db.drop();
     }
   });
 });
