@@ -22,11 +22,13 @@ packages=(
   redis-tools   # redis-cli
   libldap-2.5-0 # libraries of the unpacked makemap (see below)
   libdb5.3
+  libidn12 libspf2-2 # libraries of the unpacked Exim (see below) that postfix does not bring
   mariadb-server  # the vpopmail backend's MySQL side (tests create their own databases)
   postgresql      # the vpopmail backend's PostgreSQL side
   fail2ban        # its stock filters and fail2ban-regex read the auth log in the log-injection test
 )
 MAKEMAP_DIR=/var/tmp/authmux-sendmail-bin
+EXIM_DIR=/var/tmp/authmux-exim
 root=$([ "$(id -u)" = 0 ] && echo yes || echo no)
 
 need() {
@@ -53,6 +55,22 @@ if [ ! -x /usr/sbin/makemap ] && [ ! -x "$MAKEMAP_DIR/usr/libexec/sendmail/makem
   (cd "$MAKEMAP_DIR.dl" && { apt-get download sendmail-bin >/dev/null 2>&1 || { apt-get update -qq && apt-get download sendmail-bin >/dev/null; }; })
   dpkg-deb -x "$MAKEMAP_DIR".dl/sendmail-bin_*.deb "$MAKEMAP_DIR"
   rm -rf "$MAKEMAP_DIR.dl"
+fi
+
+# Exim (exim4-daemon-heavy, for its dovecot authenticator) conflicts with
+# postfix the same way: unpacked into its own directory, run with -C. Debian's
+# build runs as Debian-exim, an account exim4-base would have made.
+if [ ! -x "$EXIM_DIR/usr/sbin/exim4" ] || ! id Debian-exim >/dev/null 2>&1; then
+  [ "$root" = yes ] || need "Exim missing ($EXIM_DIR) or no account Debian-exim"
+  if [ ! -x "$EXIM_DIR/usr/sbin/exim4" ]; then
+    rm -rf "$EXIM_DIR.dl" && mkdir -p "$EXIM_DIR.dl"
+    (cd "$EXIM_DIR.dl" && { apt-get download exim4-daemon-heavy >/dev/null 2>&1 || { apt-get update -qq && apt-get download exim4-daemon-heavy >/dev/null; }; })
+    dpkg-deb -x "$EXIM_DIR".dl/exim4-daemon-heavy_*.deb "$EXIM_DIR"
+    # The tests run it as root; a set-uid root copy outside the package system would be one nobody updates.
+    chmod u-s "$EXIM_DIR/usr/sbin/exim4"
+    rm -rf "$EXIM_DIR.dl"
+  fi
+  id Debian-exim >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /var/spool/exim4 --shell /usr/sbin/nologin Debian-exim
 fi
 
 mariadb_up() { mariadb-admin --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; }

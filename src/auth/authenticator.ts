@@ -4,7 +4,10 @@ import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
 import { Abandoned } from '../crypt/queue.js';
 import { decoyOf, defaultDecoy, isLocked } from '../crypt/schemes.js';
 import { TempFail } from '../errors.js';
-import type { AuthenticateOptions, AuthRequest, Backend, PasswordRecord, Result } from './types.js';
+import type { AuthenticateOptions, AuthRequest, Backend, LookupRequest, PasswordRecord, Result } from './types.js';
+
+/** Whether an account exists, for userdb lookups: never its secret. */
+export type AccountLookup = { readonly kind: 'found' } | { readonly kind: 'missing' } | { readonly kind: 'tempfail'; readonly reason: string };
 
 export interface AuthenticatorOptions {
   readonly backend: Backend;
@@ -58,7 +61,8 @@ export class Authenticator {
     let result: Result;
     try {
       const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req, lookup) : undefined;
-      result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
+      if (req.challengeKind) result = challenged ?? (await this.unanswered(lookup));
+      else result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       if (err instanceof Abandoned) return { kind: 'tempfail', reason: err.message };
@@ -152,7 +156,7 @@ export class Authenticator {
    * sends a timestamp with USER/PASS logins too. Never cached: each challenge is new.
    */
   private async challenged(req: AuthRequest, lookup: Lookup): Promise<Result | undefined> {
-    const kind = challengeKindFor(req.service);
+    const kind = req.challengeKind ?? challengeKindFor(req.service);
     if (!kind) return undefined;
     const record = await lookup();
     const clear = record?.plaintext ?? (record?.secretIsPlaintext ? record.secret : undefined);
@@ -163,6 +167,17 @@ export class Authenticator {
     return { kind: 'ok', record, cached: false };
   }
 
+  /**
+   * A challenge-only login whose response did not match, or whose account
+   * keeps no clear password. No slow hash is computed on any path here (an
+   * HMAC takes microseconds), so there is no decoy to time against.
+   */
+  private async unanswered(lookup: Lookup): Promise<Result> {
+    const record = await lookup();
+    if (!record) return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
+    return { kind: 'fail', code: 'bad_password', reason: 'challenge response mismatch' };
+  }
+
   private conclude(req: AuthRequest, record: PasswordRecord, matches: boolean, today: number, generation: string, hit: boolean): Result {
     if (!matches) return { kind: 'fail', code: 'bad_password', reason: 'password mismatch' };
     const refused = record.policy?.(today);
@@ -170,6 +185,21 @@ export class Authenticator {
     // A hit is not stored again: the entry keeps its age, so the window in which it may answer alone does not grow.
     if (!hit) this.cache?.store(req.login, req.realm, req.service, req.password, generation);
     return { kind: 'ok', record, cached: hit };
+  }
+
+  /**
+   * Asks the backend whether the login names an account, without a
+   * password: no cache (it holds passwords, not existence) and no account
+   * policy (an expired account still has a mailbox).
+   */
+  async findAccount(original: LookupRequest): Promise<AccountLookup> {
+    const login = this.combineRealm && original.realm !== '' ? `${original.login}@${original.realm}` : original.login;
+    try {
+      const record = await this.backend.lookup(login === original.login ? original : { ...original, login });
+      return record ? { kind: 'found' } : { kind: 'missing' };
+    } catch (err) {
+      return { kind: 'tempfail', reason: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   flushCache(): void {

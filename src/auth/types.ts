@@ -1,4 +1,5 @@
 import type { FailCode, LookupRequest, PasswordRecord } from '../backends/types.js';
+import type { ChallengeKind } from '../crypt/challenge.js';
 
 export type { Backend, FailCode, LookupRequest, PasswordRecord } from '../backends/types.js';
 
@@ -14,6 +15,12 @@ export interface AuthRequest extends LookupRequest {
    * the source keeps a clear password, the password may be the response.
    */
   readonly challenge?: Buffer;
+  /**
+   * The login's own mechanism is this challenge (Dovecot's CRAM-MD5), whatever
+   * the service: the password is only ever a response, and one that does not
+   * match is a refusal, never tried as a password.
+   */
+  readonly challengeKind?: ChallengeKind;
 }
 
 export interface AuthenticateOptions {

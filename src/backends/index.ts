@@ -17,6 +17,17 @@ const MECHANISMS: Record<Mech, Open> = {
   vpopmail: async (c, log) => (await import('./vpopmail/backend.js')).createVpopmailBackend(c.vpopmail!, log),
 };
 
+/**
+ * Sources that keep the clear password, so a challenge (CRAM-MD5) can be
+ * checked: sasldb stores it as given; vpopmail only in pw_clear_passwd, read
+ * when vpopmail_clear_passwords is on. Known from the config, before any
+ * lookup, because the mechanisms are announced at connect.
+ */
+export function keepsPlaintext(config: Config): boolean {
+  if (config.mech === 'sasldb') return true;
+  return config.mech === 'vpopmail' && config.vpopmail?.clearPasswords === true;
+}
+
 export async function createBackend(config: Config, log: Logger): Promise<Backend> {
   if (!config.mech) throw new ConfigError('no mechanism: give -a or the config key mech');
   return MECHANISMS[config.mech](config, log);

@@ -63,6 +63,8 @@ export interface Config {
     readonly group: string | undefined;
     readonly mechanisms: readonly SaslMechanism[];
   };
+  /** Dovecot's userdb lookups (does an account exist; no password), made like the dovecot socket; undefined: not served. */
+  readonly dovecotUserdbSocket: string | undefined;
   /** Present when mech is vpopmail. */
   readonly vpopmail: VpopmailConfig | undefined;
   /** POP-before-SMTP: which logins open relay, where grants are kept and who is told. */
@@ -182,6 +184,7 @@ export function loadConfig(opts: LoadOptions): Config {
       group: v.dovecot_socket_group,
       mechanisms: v.dovecot_mechanisms,
     },
+    dovecotUserdbSocket: v.dovecot_userdb_socket,
     vpopmail: mech === 'vpopmail' ? buildVpopmailConfig(v, whereOf) : undefined,
     relay: buildRelayConfig(v, whereOf),
     cache: {

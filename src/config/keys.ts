@@ -78,6 +78,7 @@ export const KEYS = {
   checkpassword_socket: key('where the daemon answers the checkpassword program', path, none as () => string | undefined),
   checkpassword_service: key('service when neither SERVICE nor TCPLOCALPORT names one', (v) => v.toLowerCase(), () => 'pop3'),
   dovecot_socket: key('where the daemon answers Dovecot\'s auth-client protocol (Postfix smtpd_sasl_type = dovecot)', path, none as () => string | undefined),
+  dovecot_userdb_socket: key('where the daemon answers Dovecot userdb USER lookups (does this account exist); same owner and mode as dovecot_socket', path, none as () => string | undefined),
   dovecot_socket_mode: key('the Dovecot socket\'s mode, octal', (v, w) => parseMode(v, w), () => 0o660),
   dovecot_socket_user: key('owner of the Dovecot socket (name or uid)', text, none as () => string | undefined),
   dovecot_socket_group: key('group of the Dovecot socket (name or gid), e.g. postfix', text, none as () => string | undefined),

@@ -18,8 +18,10 @@ const TEMPFAIL_REASON = 'Temporary failure, try again later';
  * anyone else able to reach the socket could name any address, to open
  * relay for it or to get it banned.
  */
-export function toAuthRequest(login: Buffer, password: Buffer, auth: AuthCommand, trusted = true): AuthRequest {
-  const base: AuthRequest = { login: login.toString('latin1'), password, service: auth.service ?? '', realm: '', realmInLogin: true };
+export function toAuthRequest(login: Buffer, password: Buffer, auth: AuthCommand, trusted = true, challenge?: Buffer): AuthRequest {
+  const plain: AuthRequest = { login: login.toString('latin1'), password, service: auth.service ?? '', realm: '', realmInLogin: true };
+  // CRAM-MD5: the "password" is the digest, checked against this challenge alone.
+  const base: AuthRequest = challenge ? { ...plain, challenge, challengeKind: 'cram-md5' } : plain;
   const ip = trusted && auth.rip !== undefined ? canonicalIp(auth.rip) : undefined;
   return ip ? { ...base, clientIp: ip } : base;
 }

@@ -146,7 +146,7 @@ function parseAuth(args: readonly string[]): ClientLine {
 }
 
 export interface Handshake {
-  /** Mechanism names, each announced as `plaintext`: the password crosses in the clear, which is what Postfix's noplaintext option looks for. */
+  /** Mechanism names, each announced with its flags (MECH_FLAGS). */
   readonly mechanisms: readonly string[];
   readonly serverPid: number;
   readonly connectionId: number;
@@ -154,11 +154,19 @@ export interface Handshake {
   readonly cookie: string;
 }
 
+/**
+ * Flags Postfix matches against smtpd_sasl_security_options: PLAIN and LOGIN
+ * send the password in the clear (`noplaintext` hides them); CRAM-MD5 does
+ * not, but its digest can be attacked offline (`nodictionary`) and it proves
+ * the client only (`active`), as Dovecot announces it.
+ */
+const MECH_FLAGS: Record<string, string> = { PLAIN: 'plaintext', LOGIN: 'plaintext', 'CRAM-MD5': 'dictionary\tactive' };
+
 /** Everything the server says first, sent whole at connect: Exim reads up to DONE before it writes. */
 export function encodeHandshake(h: Handshake): Buffer {
   const lines = [
     `VERSION\t${PROTOCOL_MAJOR}\t${PROTOCOL_MINOR}`,
-    ...h.mechanisms.map((m) => `MECH\t${m}\tplaintext`),
+    ...h.mechanisms.map((m) => `MECH\t${m}\t${MECH_FLAGS[m] ?? 'plaintext'}`),
     `SPID\t${h.serverPid}`,
     `CUID\t${h.connectionId}`,
     `COOKIE\t${h.cookie}`,

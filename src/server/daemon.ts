@@ -1,19 +1,23 @@
 import { auditLine, logResult } from '../auth/audit.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/cache.js';
-import { createBackend } from '../backends/index.js';
+import { createBackend, keepsPlaintext } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import * as cpSocket from '../doors/checkpassword-socket.js';
 import * as dovecot from '../doors/dovecot-auth.js';
+import * as userdb from '../doors/dovecot-userdb.js';
 import * as saslauthd from '../doors/saslauthd.js';
 import type { DoorRequest } from '../protocol/checkpassword-door.js';
 import type { SaslauthdRequest } from '../protocol/saslauthd.js';
+import { CRAM_MD5, type OfferedMechanism } from '../protocol/sasl-mechanisms.js';
 import { createRelayTracker } from '../relay/index.js';
 import { SocketmapServer } from './socketmap-server.js';
 import { DovecotAuthServer, type DovecotLogin, type DovecotRefusal } from './dovecot-auth-server.js';
+import { DovecotUserdbServer } from './dovecot-userdb-server.js';
+import type { UserCommand } from '../protocol/dovecot-userdb.js';
 import { resolveSocketOwner } from './socket-owner.js';
 import type { LoginFacts, RelayTracker } from '../relay/tracker.js';
 import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
@@ -50,6 +54,11 @@ function connectionLimits(config: Config, log: Logger): ConnectionLimits {
 }
 
 /** The running saslauthd replacement: run dir, socket, pipeline, reload and stop. */
+/** The admin's choice, and CRAM-MD5 when the source keeps clear passwords; fixed at start, like the socket. */
+function dovecotMechanisms(config: Config): readonly OfferedMechanism[] {
+  return keepsPlaintext(config) ? [...config.dovecot.mechanisms, CRAM_MD5] : config.dovecot.mechanisms;
+}
+
 export class Daemon {
   private config: Config;
   private authenticator: Authenticator;
@@ -60,6 +69,8 @@ export class Daemon {
   private readonly socketmap: SocketmapServer | undefined;
   /** Dovecot's auth-client protocol, when dovecot_socket is set. */
   private readonly dovecot: DovecotAuthServer | undefined;
+  /** Dovecot's userdb lookups, when dovecot_userdb_socket is set. */
+  private readonly userdb: DovecotUserdbServer | undefined;
 
   private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
@@ -91,13 +102,25 @@ export class Daemon {
           socketPath: config.dovecot.socket,
           mode: config.dovecot.mode,
           owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
-          mechanisms: config.dovecot.mechanisms,
+          mechanisms: dovecotMechanisms(config),
           limits,
           requestTimeoutMs: config.requestTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
           log,
           check: (l, gone, trusted) => this.handleDovecot(l, gone, trusted),
           refused: (r, trusted) => this.dovecotRefused(r, trusted),
+        })
+      : undefined;
+    this.userdb = config.dovecotUserdbSocket
+      ? new DovecotUserdbServer({
+          socketPath: config.dovecotUserdbSocket,
+          mode: config.dovecot.mode,
+          owner: resolveSocketOwner(config.dovecot.user, config.dovecot.group, 'dovecot_socket'),
+          limits,
+          requestTimeoutMs: config.requestTimeoutMs,
+          idleTimeoutMs: config.idleTimeoutMs,
+          log,
+          lookup: (cmd) => this.handleUserdb(cmd),
         })
       : undefined;
   }
@@ -122,7 +145,11 @@ export class Daemon {
     }
     if (d.dovecot) {
       await d.dovecot.start();
-      log.info(`Dovecot auth requests on ${config.dovecot.socket} (${config.dovecot.mechanisms.join(' ')})`);
+      log.info(`Dovecot auth requests on ${config.dovecot.socket} (${dovecotMechanisms(config).join(' ')})`);
+    }
+    if (d.userdb) {
+      await d.userdb.start();
+      log.info(`Dovecot userdb lookups on ${config.dovecotUserdbSocket}`);
     }
     if (d.relay) {
       d.relay.startExpiry();
@@ -165,7 +192,7 @@ export class Daemon {
   }
 
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
-    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted);
+    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
     const auth = this.authenticator;
     const result = await auth.authenticate(req, { signal: gone });
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
@@ -173,6 +200,14 @@ export class Daemon {
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return dovecot.reply(l.auth.id, req.login, result, trusted);
+  }
+
+  /** A lookup the source could not answer is logged: the MTA defers mail on it. */
+  private async handleUserdb(cmd: UserCommand): Promise<Buffer> {
+    const auth = this.authenticator;
+    const found = await auth.findAccount(userdb.toLookupRequest(cmd));
+    if (found.kind === 'tempfail') this.log.error(logLine`userdb lookup of ${cmd.user} (${auth.backend.mech}/dovecot): ${found.reason}`);
+    return userdb.reply(cmd, found);
   }
 
   /** Refused before any check (another authzid, bad base64, an empty field): logged like a failed login, for fail2ban. */
@@ -200,7 +235,7 @@ export class Daemon {
     const relayKeys = (c: Config) => JSON.stringify({ ...c.relay, ignore: c.relay.ignore.text, services: [...c.relay.services] });
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
-    if (JSON.stringify(next.dovecot) !== JSON.stringify(this.config.dovecot)) this.log.warn('dovecot_* keys change only with a restart');
+    if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.authenticator;
@@ -215,7 +250,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close()]);
+    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close()]);
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);

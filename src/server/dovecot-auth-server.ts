@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { lchownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import * as door from '../doors/dovecot-auth.js';
 import type { Logger } from '../log.js';
 import { decodeBase64, encodeCont, encodeFail, encodeHandshake, LineReader, MAX_LINE_BYTES, parseClientLine, PROTOCOL_MAJOR, type AuthCommand } from '../protocol/dovecot-auth.js';
-import { continueMechanism, isSaslMechanism, startMechanism, type MechState, type MechStep, type SaslMechanism } from '../protocol/sasl-mechanisms.js';
+import { continueMechanism, CRAM_MD5, isOfferedMechanism, startMechanism, type MechState, type MechStep, type OfferedMechanism } from '../protocol/sasl-mechanisms.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { claimSocketPath, listenUnix, removeQuietly } from './run-dir.js';
@@ -19,6 +20,8 @@ export interface DovecotLogin {
   readonly auth: AuthCommand;
   readonly login: Buffer;
   readonly password: Buffer;
+  /** CRAM-MD5: the challenge sent; `password` is then the client's digest of it. */
+  readonly challenge?: Buffer | undefined;
 }
 
 /** A request refused before any check, for the log. */
@@ -34,7 +37,7 @@ export interface DovecotAuthOptions {
   readonly mode: number;
   /** -1 leaves the uid or gid as made (the daemon's own). */
   readonly owner: { readonly uid: number; readonly gid: number };
-  readonly mechanisms: readonly SaslMechanism[];
+  readonly mechanisms: readonly OfferedMechanism[];
   /** Shared by all the daemon's listeners. */
   readonly limits: ConnectionLimits;
   /** A new connection must send a request, and a challenged client answer it, within this. */
@@ -45,6 +48,14 @@ export interface DovecotAuthOptions {
   /** Checks a login and gives the encoded reply; must not throw. `gone` fires when the client leaves. */
   readonly check: (login: DovecotLogin, gone: AbortSignal, trusted: boolean) => Promise<Buffer>;
   readonly refused: (refusal: DovecotRefusal, trusted: boolean) => void;
+}
+
+/**
+ * RFC 2195's `<random.time@host>`. Unpredictable and never repeated, so a
+ * digest seen on the wire is worth nothing for the next login.
+ */
+export function cramChallenge(): Buffer {
+  return Buffer.from(`<${randomBytes(8).readBigUInt64BE()}.${Date.now()}@${hostname()}>`, 'latin1');
 }
 
 type Pending = { readonly kind: 'challenged'; readonly auth: AuthCommand; readonly state: MechState } | { readonly kind: 'checking' };
@@ -140,11 +151,11 @@ export class DovecotAuthServer {
       send(door.refusal(auth.id, login));
       settle();
     };
-    const check = (auth: AuthCommand, login: Buffer, password: Buffer) => {
+    const check = (auth: AuthCommand, login: Buffer, password: Buffer, challenge: Buffer | undefined) => {
       pending.set(auth.id, { kind: 'checking' });
       this.checking.begin();
       opts
-        .check({ auth, login, password }, gone.signal, trusted)
+        .check({ auth, login, password, challenge }, gone.signal, trusted)
         .catch((err: unknown) => {
           opts.log.error(`dovecot auth: request handler failed: ${String(err)}`);
           return encodeFail(auth.id, { user: login.toString('latin1'), temp: true });
@@ -168,14 +179,14 @@ export class DovecotAuthServer {
           refuse(auth, st.why, st.login);
           return;
         case 'credentials':
-          check(auth, st.login, st.password);
+          check(auth, st.login, st.password, st.challenge);
       }
     };
     const begin = (auth: AuthCommand): boolean => {
       if (pending.has(auth.id)) return this.drop(s, `request id ${auth.id} already in use`);
       if (pending.size >= MAX_REQUESTS_IN_FLIGHT) return this.drop(s, `more than ${MAX_REQUESTS_IN_FLIGHT} requests in flight`);
       if (!auth.service) return this.drop(s, 'AUTH without service=');
-      if (!isSaslMechanism(auth.mech) || !opts.mechanisms.includes(auth.mech)) {
+      if (!isOfferedMechanism(auth.mech) || !opts.mechanisms.includes(auth.mech)) {
         refuse(auth, `mechanism ${auth.mech.slice(0, 32)} not offered`);
         return true;
       }
@@ -187,7 +198,7 @@ export class DovecotAuthServer {
           return true;
         }
       }
-      step(auth, startMechanism(auth.mech, initial));
+      step(auth, startMechanism(auth.mech, initial, auth.mech === CRAM_MD5 ? cramChallenge() : undefined));
       settle();
       return true;
     };

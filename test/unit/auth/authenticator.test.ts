@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { CredentialCache } from '../../../src/auth/cache.js';
 import type { AuthRequest, Backend, PasswordRecord } from '../../../src/auth/types.js';
 import { decoyOf } from '../../../src/crypt/schemes.js';
+import { TempFail } from '../../../src/errors.js';
 import { createGetpwentBackend, createShadowBackend } from '../../../src/backends/shadow.js';
 import { createVerifier, type Verifier } from '../../../src/crypt/verifier.js';
 import { EtcTree, mkpasswd, tempDir, today } from '../../helpers/fixtures.js';
@@ -175,4 +177,36 @@ test('a locked account neither sets the decoy nor answers faster than a real che
   }
   await login('nobody-here');
   assert.equal(calls.at(-1), decoy, 'the locked accounts did not make the decoy cheap');
+});
+
+test('challengeKind: only the response is checked, whatever the service; a mismatch never reaches the verifier', async () => {
+  const calls: string[] = [];
+  const hexPw = '0123456789abcdef0123456789abcdef';
+  const records: Record<string, PasswordRecord> = {
+    dave: { user: 'dave', secret: hexPw, secretIsPlaintext: true, system: false, mayRelay: true },
+    hashed: { user: 'hashed', secret: '$6$salt$x', secretIsPlaintext: false, system: false, mayRelay: true },
+  };
+  const a = new Authenticator({ backend: { mech: 'fixed', lookup: (r) => records[r.login] }, verifier: recordingVerifier(calls, true), combineRealm: false });
+  const ch = Buffer.from('<9.9@smtp>');
+  const right = createHmac('md5', hexPw).update(ch).digest('hex');
+  const cram = (login: string, response: string, service: string) => a.authenticate({ ...req(login, response, '', service), challenge: ch, challengeKind: 'cram-md5' });
+  for (const service of ['smtp', 'imap', '']) {
+    assert.equal((await cram('dave', right, service)).kind, 'ok', service);
+    // The clear password itself as the response: a verifier saying yes to anything is never asked.
+    assert.deepEqual(await cram('dave', hexPw, service), { kind: 'fail', code: 'bad_password', reason: 'challenge response mismatch' });
+    assert.deepEqual(await cram('hashed', right, service), { kind: 'fail', code: 'bad_password', reason: 'challenge response mismatch' });
+    assert.deepEqual(await cram('nobody', right, service), { kind: 'fail', code: 'no_such_user', reason: 'no such user' });
+  }
+  assert.deepEqual(calls, []);
+});
+
+test('findAccount: found, missing, or a temporary failure; never the record', async () => {
+  const record: PasswordRecord = { user: 'dave', secret: 'dave-pw', secretIsPlaintext: true, system: false, mayRelay: true };
+  const seen: string[] = [];
+  const a = new Authenticator({ backend: { mech: 'fixed', lookup: (r) => (seen.push(r.login), r.login === 'dave@example.org' ? record : undefined) }, verifier, combineRealm: true });
+  assert.deepEqual(await a.findAccount({ login: 'dave', realm: 'example.org', service: 'smtp' }), { kind: 'found' });
+  assert.deepEqual(await a.findAccount({ login: 'dave', realm: '', service: 'smtp' }), { kind: 'missing' });
+  assert.deepEqual(seen, ['dave@example.org', 'dave']);
+  const down = new Authenticator({ backend: { mech: 'down', lookup: () => { throw new TempFail('cannot read'); } }, verifier, combineRealm: false });
+  assert.deepEqual(await down.findAccount({ login: 'dave', realm: '', service: 'smtp' }), { kind: 'tempfail', reason: 'cannot read' });
 });

@@ -111,3 +111,9 @@ test('dovecot_* keys: off by default; mode in octal, owner names and mechanisms 
   assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_mechanisms: PLAIN CRAM-MD5\n')]), /:1: expected one of plain, login/);
   assert.throws(() => serve(['-a', 'shadow', '-O', confFile('dovecot_mechanisms: ,\n')]), /at least one of PLAIN, LOGIN/);
 });
+
+test('dovecot_userdb_socket: off by default; a path relative to the config file', () => {
+  assert.equal(serve(['-a', 'shadow', '-O', confFile('')]).dovecotUserdbSocket, undefined);
+  const p = confFile('dovecot_userdb_socket: run/userdb\n');
+  assert.equal(serve(['-a', 'shadow', '-O', p]).dovecotUserdbSocket, join(p, '..', 'run/userdb'));
+});

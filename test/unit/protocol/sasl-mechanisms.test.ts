@@ -58,3 +58,24 @@ test('LOGIN: an empty or NUL-holding login or password is refused', () => {
   assert.ok(empty.kind === 'refused' && empty.why === 'empty password' && empty.login?.toString() === 'alice');
   assert.match(String(creds(continueMechanism(second.state, b('pw\0tail')))), /refused: NUL byte in the password/);
 });
+
+test('CRAM-MD5: the challenge given, then user SP digest as the credentials with that challenge', () => {
+  const ch = Buffer.from('<1.2@host>');
+  const first = startMechanism('CRAM-MD5', undefined, ch);
+  assert.deepEqual(first, { kind: 'challenge', challenge: ch, state: { mech: 'CRAM-MD5', challenge: ch } });
+  assert.equal(first.kind, 'challenge');
+  if (first.kind !== 'challenge') return;
+  const hex = 'ABCDEF0123456789abcdef0123456789';
+  assert.deepEqual(continueMechanism(first.state, Buffer.from(`a user ${hex}`)), { kind: 'credentials', login: Buffer.from('a user'), password: Buffer.from(hex), challenge: ch });
+  assert.deepEqual(startMechanism('CRAM-MD5', Buffer.alloc(0), ch).kind, 'challenge');
+});
+
+test('CRAM-MD5: an initial response, no challenge, no space, a short or non-hex digest, an empty or NUL login are refused', () => {
+  const ch = Buffer.from('<1.2@host>');
+  assert.equal(startMechanism('CRAM-MD5', Buffer.from('x'), ch).kind, 'refused');
+  assert.equal(startMechanism('CRAM-MD5', undefined).kind, 'refused');
+  const state = { mech: 'CRAM-MD5', challenge: ch } as const;
+  for (const r of ['dave', `dave ${'0'.repeat(31)}`, `dave ${'g'.repeat(32)}`, `dave ${'0'.repeat(33)}`, ` ${'0'.repeat(32)}`, `da\0ve ${'0'.repeat(32)}`]) {
+    assert.equal(continueMechanism(state, Buffer.from(r)).kind, 'refused', JSON.stringify(r));
+  }
+});
