@@ -129,7 +129,7 @@ export class Authenticator {
    * against the decoy: otherwise its quick refusal would set it apart.
    */
   private async check(req: AuthRequest, record: PasswordRecord, opts: AuthenticateOptions): Promise<boolean> {
-    if (!isLocked(record.secret, record.secretIsPlaintext)) return this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal);
+    if (!isLocked(record.secret, record.secretIsPlaintext)) return this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal, opts.trusted);
     await this.unknownUser(req, opts);
     return false;
   }
@@ -141,7 +141,7 @@ export class Authenticator {
    */
   private async unknownUser(req: AuthRequest, opts: AuthenticateOptions): Promise<Result> {
     try {
-      await this.verifier.verify(req.password, this.decoy.secret, this.decoy.isPlaintext, opts.signal);
+      await this.verifier.verify(req.password, this.decoy.secret, this.decoy.isPlaintext, opts.signal, opts.trusted);
     } catch (err) {
       // The decoy's answer is never used; only a client that left stops the request.
       if (err instanceof Abandoned) throw err;

@@ -28,6 +28,8 @@ export interface AuthenticateOptions {
   readonly needRecord?: boolean;
   /** Fires when the client has gone away: a verification still waiting for its turn is dropped. */
   readonly signal?: AbortSignal;
+  /** The request comes from root or a trusted user: its hash check goes before others'. */
+  readonly trusted?: boolean;
 }
 
 export type Result =

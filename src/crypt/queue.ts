@@ -18,12 +18,18 @@ interface Waiter {
  */
 export class VerifyQueue {
   private running = 0;
-  private readonly waiting: Waiter[] = [];
-  private head = 0;
+  /** Two lanes: checks for root and trusted users (the MTA) go before anyone else's. */
+  private readonly lanes = { first: new Lane(), rest: new Lane() };
 
   constructor(readonly limit: number) {}
 
-  run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs `job` when a place is free. `first`: the request comes from root or
+   * a trusted user; another local user filling the queue (a socket it may
+   * reach, dozens of requests per connection) must not make the MTA's
+   * logins wait behind its own.
+   */
+  run<T>(job: () => Promise<T>, signal?: AbortSignal, first = false): Promise<T> {
     if (signal?.aborted) return Promise.reject(new Abandoned('client gone before its verification started'));
     if (this.running < this.limit) return this.start(job);
     return new Promise<T>((resolve, reject) => {
@@ -40,12 +46,12 @@ export class VerifyQueue {
         reject(new Abandoned('client gone while its verification waited'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(w);
+      (first ? this.lanes.first : this.lanes.rest).push(w);
     });
   }
 
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.lanes.first.size + this.lanes.rest.size;
   }
 
   private async start<T>(job: () => Promise<T>): Promise<T> {
@@ -59,14 +65,37 @@ export class VerifyQueue {
   }
 
   private next(): void {
-    while (this.head < this.waiting.length && this.running < this.limit) {
+    while (this.running < this.limit) {
+      const w = this.lanes.first.take() ?? this.lanes.rest.take();
+      if (!w) return;
+      w.start();
+    }
+  }
+}
+
+/** First come, first served, skipping those whose client left. */
+class Lane {
+  private readonly waiting: Waiter[] = [];
+  private head = 0;
+
+  push(w: Waiter): void {
+    this.waiting.push(w);
+  }
+
+  get size(): number {
+    return this.waiting.length - this.head;
+  }
+
+  take(): Waiter | undefined {
+    while (this.head < this.waiting.length) {
       const w = this.waiting[this.head++]!;
-      if (!w.cancelled) w.start();
+      // Compact now and then instead of shifting on every dequeue.
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.head);
+        this.head = 0;
+      }
+      if (!w.cancelled) return w;
     }
-    // Compact now and then instead of shifting on every dequeue.
-    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
-    }
+    return undefined;
   }
 }

@@ -14,7 +14,7 @@ export interface Verifier {
    * Whether `password` matches; throws TempFail when this engine cannot check
    * such a secret, and Abandoned when `signal` fired while it waited its turn.
    */
-  verify(password: Buffer, secret: string, secretIsPlaintext: boolean, signal?: AbortSignal): Promise<boolean>;
+  verify(password: Buffer, secret: string, secretIsPlaintext: boolean, signal?: AbortSignal, first?: boolean): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -49,14 +49,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
 
   return {
     engine,
-    async verify(password, secret, secretIsPlaintext, signal) {
+    async verify(password, secret, secretIsPlaintext, signal, first) {
       const stored = parseStoredSecret(secret, secretIsPlaintext);
       if (stored.kind === 'plain') return equalSecrets(password, stored.value);
       if (stored.kind === 'unsupported') throw new TempFail(`unsupported password scheme {${stored.scheme}}`);
       const hash = stored.hash;
-      if (lib) return queue.run(() => lib.verify(password, hash), signal);
+      if (lib) return queue.run(() => lib.verify(password, hash), signal, first);
       try {
-        return await queue.run(() => pool!.verify(password, hash), signal);
+        return await queue.run(() => pool!.verify(password, hash), signal, first);
       } catch (err) {
         if (err instanceof UnsupportedInFallback) throw new TempFail(`cannot verify this hash without libxcrypt: ${err.message}`);
         throw err;

@@ -169,7 +169,7 @@ export class Daemon {
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.authenticator;
-    const result = await auth.authenticate(req, { signal: gone });
+    const result = await auth.authenticate(req, { signal: gone, trusted });
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
     if (gone.aborted) return saslauthd.reply(result, auth.backend.mech, trusted);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
@@ -182,7 +182,7 @@ export class Daemon {
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = cpSocket.toAuthRequest(r, trusted);
     const auth = this.authenticator;
-    const result = await auth.authenticate(req, { needRecord: true, signal: gone });
+    const result = await auth.authenticate(req, { needRecord: true, signal: gone, trusted });
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
     const reply = cpSocket.replyOf(result, trusted);
@@ -194,7 +194,7 @@ export class Daemon {
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
     const auth = this.authenticator;
-    const result = await auth.authenticate(req, { signal: gone });
+    const result = await auth.authenticate(req, { signal: gone, trusted });
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
     logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { lchownSync } from 'node:fs';
@@ -114,6 +115,8 @@ export class DovecotAuthServer {
     const pending = new Map<string, Pending>();
     let challenged = 0;
     const gone = new AbortController();
+    // Every request in flight on this connection waits on the one signal: as many listeners as requests.
+    setMaxListeners(MAX_REQUESTS_IN_FLIGHT + 1, gone.signal);
     s.on('close', () => {
       this.sockets.delete(s);
       this.deadlines.delete(s);

@@ -17,6 +17,14 @@ function doveadm(socket: string, user: string, password: string, extra: readonly
   return run('doveadm', ['auth', 'test', '-a', socket, ...extra, user, password]);
 }
 
+/** swaks to a remote recipient, with `auth` (swaks options) or none; the RCPT reply code. */
+function rcptReply(port: number, auth: readonly string[]): Promise<string> {
+  return run('swaks', ['--server', `127.0.0.1:${port}`, ...auth, '--to', 'someone@remote.example', '--from', 'carol@authmux.test', '--quit-after', 'RCPT', '--timeout', '10']).then((r) => {
+    const m = /RCPT TO:<someone@remote\.example>\s*\n\s*<[~*-]*\s+(\d{3})/.exec(r.stdout + r.stderr);
+    return m ? m[1]! : `no RCPT reply: ${r.stdout}${r.stderr}`;
+  });
+}
+
 /** swaks through Postfix's SMTP AUTH; the reply line to the last AUTH step. */
 function swaksAuth(port: number, mech: string, user: string, password: string): Promise<string> {
   return run('swaks', ['--server', `127.0.0.1:${port}`, '--auth', mech, '--auth-user', user, '--auth-password', password, '--quit-after', 'AUTH', '--timeout', '10']).then((r) => {
@@ -406,7 +414,7 @@ open(3);
 });
 
 describe('Postfix with smtpd_sasl_type = dovecot, set up as the README says', () => {
-  test('swaks AUTH PLAIN and LOGIN, right and wrong passwords; after idle_timeout Postfix reconnects by itself', async () => {
+  test('swaks AUTH PLAIN and LOGIN, right and wrong passwords, 454 while the source is down, relay for the authenticated session; after idle_timeout Postfix reconnects by itself', async () => {
     const base = tempDir('authmux-dovecot-pf-');
     chmodSync(base, 0o755);
     const etc = new EtcTree(join(base, 'root'));
@@ -414,7 +422,8 @@ describe('Postfix with smtpd_sasl_type = dovecot, set up as the README says', ()
     etc.addUser({ name: 'dave', uid: 4243, home: '/tmp' });
     etc.chpasswd('SHA512', [['carol', 'carol-pw'], ['dave', 'dave-pw']]);
     // The socket's path is relative to Postfix's queue directory, in a directory only root writes.
-    const postfix = PrivatePostfix.start('static:dunno', ['smtpd_sasl_auth_enable = yes', 'smtpd_sasl_type = dovecot', 'smtpd_sasl_path = authmux/auth']);
+    const postfix = PrivatePostfix.start('static:dunno', ['smtpd_sasl_auth_enable = yes', 'smtpd_sasl_type = dovecot', 'smtpd_sasl_path = authmux/auth',
+      'smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination']);
     let d: RunningDaemon | undefined;
     try {
       const dir = join(postfix.dir, 'queue', 'authmux');
@@ -438,6 +447,17 @@ describe('Postfix with smtpd_sasl_type = dovecot, set up as the README says', ()
       await sleep(2500);
       assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
       assert.match(await swaksAuth(postfix.port, 'LOGIN', 'dave', 'dave-pw'), /^235 /, postfix.log());
+      // The authenticated session may relay; the same mail without AUTH may not.
+      assert.equal(await rcptReply(postfix.port, ['--auth', 'PLAIN', '--auth-user', 'carol', '--auth-password', 'carol-pw']), '250', postfix.log());
+      assert.equal(await rcptReply(postfix.port, []), '554');
+      // The password source unreadable: Postfix defers (454), it does not refuse the password.
+      renameSync(etc.shadow, `${etc.shadow}.away`);
+      try {
+        assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^454 /, postfix.log());
+      } finally {
+        renameSync(`${etc.shadow}.away`, etc.shadow);
+      }
+      assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
     } finally {
       postfix.stop();
       await d?.stop();

@@ -64,3 +64,19 @@ test('a job that fails frees its place for the next', async () => {
   await assert.rejects(bad, /boom/);
   assert.equal(await good, 'ok');
 });
+
+test("a trusted peer's check goes before everyone else's waiting ones, and those still run in order after", async () => {
+  const q = new VerifyQueue(1);
+  const first = gate();
+  const ran: string[] = [];
+  const a = q.run(async () => {
+    ran.push('a');
+    await first.promise;
+  });
+  // Another local user fills the queue; then the MTA asks.
+  const others = ['x1', 'x2', 'x3'].map((n) => q.run(async () => void ran.push(n)));
+  const mta = q.run(async () => void ran.push('mta'), undefined, true);
+  first.open();
+  await Promise.all([a, mta, ...others]);
+  assert.deepEqual(ran, ['a', 'mta', 'x1', 'x2', 'x3']);
+});
