@@ -1,7 +1,7 @@
 import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
 import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
-import { Abandoned } from '../crypt/queue.js';
+import { Abandoned } from '../work-queue.js';
 import { decoyOf, defaultDecoy, isLocked } from '../crypt/schemes.js';
 import { TempFail } from '../errors.js';
 import type { AuthenticateOptions, AuthRequest, Backend, LookupRequest, PasswordRecord, Result } from './types.js';
@@ -62,7 +62,9 @@ export class Authenticator {
     try {
       const challenged = req.challenge && req.challenge.length > 0 ? await this.challenged(req, lookup) : undefined;
       if (req.challengeKind) result = challenged ?? (await this.unanswered(lookup));
-      else result = challenged ?? (this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts));
+      else if (challenged) result = challenged;
+      else if (this.backend.verify) result = await this.delegated(req, lookup, opts);
+      else result = this.backend.generation ? await this.stamped(req, lookup, opts) : await this.revalidated(req, lookup, opts);
     } catch (err) {
       if (err instanceof TempFail) return { kind: 'tempfail', reason: err.message };
       if (err instanceof Abandoned) return { kind: 'tempfail', reason: err.message };
@@ -77,7 +79,7 @@ export class Authenticator {
     const today = Math.floor(this.now() / DAY_MS);
     // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
-    const generation = this.cache ? `${this.backend.generation?.() ?? ''}|${today}` : '';
+    const generation = this.cache ? `${this.backend.generation?.(req) ?? ''}|${today}` : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
     const record = await lookup();
@@ -85,6 +87,26 @@ export class Authenticator {
     if (!record) return this.unknownUser(req, opts);
     const matches = await this.check(req, record, opts);
     return this.conclude(req, record, matches, today, generation, false);
+  }
+
+  /**
+   * The source decides (PAM): no secret comes back, so no hash is checked
+   * here and no decoy is needed (the stack times its own refusals). The
+   * cache entry carries the source's own stamp; a front door that needs
+   * the account (uid, home) gets it from lookup() after the source said yes.
+   */
+  private async delegated(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
+    const today = Math.floor(this.now() / DAY_MS);
+    const generation = this.cache ? `${this.backend.generation?.(req) ?? ''}|${today}` : '';
+    const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
+    if (!hit) {
+      const verdict = await this.backend.verify!(req, req.password, { signal: opts.signal, trusted: opts.trusted });
+      if (verdict.kind === 'fail') return verdict;
+    }
+    const record = opts.needRecord ? await lookup() : undefined;
+    if (opts.needRecord && !record) return { kind: 'fail', code: 'no_such_user', reason: `${this.backend.mech} accepted the password, but there is no such system account` };
+    if (!hit) this.cache?.store(req.login, req.realm, req.service, req.password, generation, this.backend.cacheLifetimeMs?.(req));
+    return record ? { kind: 'ok', record, cached: hit } : { kind: 'ok', cached: hit };
   }
 
   /**

@@ -22,7 +22,10 @@ export class CredentialCache {
   private readonly key = randomBytes(32);
   private readonly lru: LRUCache<string, Entry>;
 
+  private readonly ttlMs: number;
+
   constructor(opts: CacheOptions) {
+    this.ttlMs = opts.ttlMs;
     this.lru = new LRUCache<string, Entry>({ max: opts.entries, ttl: opts.ttlMs, updateAgeOnGet: false, ttlAutopurge: false });
   }
 
@@ -61,9 +64,10 @@ export class CredentialCache {
     return createHmac('sha256', this.key).update('fingerprint\0').update(data, 'latin1').digest('base64');
   }
 
-  store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined): void {
+  /** `lifetimeMs`: a shorter life than the cache's own for this entry. */
+  store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined, lifetimeMs?: number): void {
     const id = CredentialCache.id(user, realm, service);
-    this.lru.set(id, { mac: this.mac(id, password), generation });
+    this.lru.set(id, { mac: this.mac(id, password), generation }, lifetimeMs === undefined ? undefined : { ttl: Math.min(lifetimeMs, this.ttlMs) });
   }
 
   forget(user: string, realm: string, service: string): void {

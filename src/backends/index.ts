@@ -15,6 +15,14 @@ const MECHANISMS: Record<Mech, Open> = {
   getpwent: async (c) => (await import('./shadow.js')).createGetpwentBackend(c.passwdFile),
   sasldb: async (c) => (await import('./sasldb/backend.js')).createSasldbBackend(c.sasldbPath, c.sasldbDefaultRealm),
   vpopmail: async (c, log) => (await import('./vpopmail/backend.js')).createVpopmailBackend(c.vpopmail!, log),
+  pam: async (c, log) =>
+    (await import('./pam/backend.js')).createPamBackend({
+      passwdFile: c.passwdFile,
+      workers: c.cryptConcurrency,
+      timeoutMs: c.pam.timeoutMs,
+      cacheTtlMs: c.pam.cacheTtlMs,
+      onWorkerLost: (why) => log.warn(`PAM worker lost: ${why}`),
+    }),
 };
 
 /**

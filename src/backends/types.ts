@@ -54,8 +54,24 @@ export interface PasswordRecord {
   readonly policy?: (nowDays: number) => FailCode | undefined;
 }
 
+/** What a source that checks passwords itself (PAM) says; it throws TempFail when it cannot say. */
+export type Verdict = { readonly kind: 'ok' } | { readonly kind: 'fail'; readonly code: FailCode; readonly reason: string };
+
+export interface VerifyOptions {
+  /** Fires when the client has gone away: a check still waiting for its turn is dropped. */
+  readonly signal?: AbortSignal | undefined;
+  /** Root or a trusted user asks: its check goes first. */
+  readonly trusted?: boolean | undefined;
+}
+
 export interface Backend {
   readonly mech: string;
+  /**
+   * Present on sources that check the password themselves and never hand
+   * out a secret (PAM). lookup() then only finds the account (uid, home)
+   * for the front doors that need one.
+   */
+  verify?(req: LookupRequest, password: Buffer, opts: VerifyOptions): Promise<Verdict>;
   /** Returns the user's record, undefined for "no such user", or throws TempFail. */
   lookup(req: LookupRequest): PasswordRecord | undefined | Promise<PasswordRecord | undefined>;
   /**
@@ -64,7 +80,13 @@ export interface Backend {
    * signal) is asked on every request, and the cache then only spares the hash
    * computation, or answers alone while the backend is unreachable.
    */
-  generation?(): string | undefined;
+  generation?(req: LookupRequest): string | undefined;
+  /**
+   * How long a cached success may answer for this request at most, when
+   * generation() cannot see every change (a PAM stack with pam_ldap):
+   * undefined for no limit beyond the cache's own.
+   */
+  cacheLifetimeMs?(req: LookupRequest): number | undefined;
   /** Told of each successful login, without being waited for (vpopmail's lastauth). */
   recordLogin?(req: LookupRequest): void;
   /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */

@@ -1,4 +1,5 @@
 import { closeSync, readSync, writeSync } from 'node:fs';
+import { becomeChildRole } from './child-role.js';
 import type { AuthRequest } from '../auth/types.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { askDaemon } from '../doors/checkpassword/ask-daemon.js';
@@ -135,6 +136,8 @@ function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS
 
 /** `authmux-checkpassword prog [args...]`: returns an exit code, or never returns (prog replaced it). */
 export async function checkpasswordMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // A worker's life is its channel's: it exits when the program that started it is done.
+  if (await becomeChildRole(env)) return new Promise<number>(() => undefined);
   // Should the event loop ever run dry with no verdict, Node would exit 0, which reads as success: make it 111.
   process.once('beforeExit', () => {
     say('internal error: no verdict reached');

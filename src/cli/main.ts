@@ -1,3 +1,5 @@
+import { becomeChildRole } from './child-role.js';
+
 type Command = (argv: readonly string[]) => Promise<number>;
 
 // Each command loads only its own modules.
@@ -22,6 +24,7 @@ commands:
 `;
 
 async function main(): Promise<void> {
+  if (await becomeChildRole(process.env)) return;
   const [cmd, ...rest] = process.argv.slice(2);
   const load = cmd ? COMMANDS[cmd] : undefined;
   if (!load) {

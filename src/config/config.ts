@@ -14,10 +14,10 @@ export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
 /** saslauthd's option string, plus -f from its unreleased master. */
 export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
-export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail'] as const;
+export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail', 'pam'] as const;
 export type Mech = (typeof SUPPORTED_MECHS)[number];
 /** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
-const FOREIGN_MECHS = ['pam', 'ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
+const FOREIGN_MECHS = ['ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
 
 export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
 /** Which hash verifier: libxcrypt when it loads, the pure-JS fallbacks, or either (auto). */
@@ -43,6 +43,8 @@ export interface Config {
   readonly sasldbPath: string;
   /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
   readonly sasldbDefaultRealm: string;
+  /** -a pam: how long a transaction may take, and how long a cached success may answer under stacks with no change signal. */
+  readonly pam: { readonly timeoutMs: number; readonly cacheTtlMs: number };
   readonly checkpassword: {
     /** Where the daemon answers the checkpassword program; undefined: the program checks the backend itself. */
     readonly socket: string | undefined;
@@ -171,6 +173,7 @@ export function loadConfig(opts: LoadOptions): Config {
     shadowFile: v.shadow_file,
     sasldbPath: v.sasldb_path,
     sasldbDefaultRealm: v.sasldb_default_realm,
+    pam: { timeoutMs: v.pam_timeout, cacheTtlMs: v.pam_cache_ttl },
     checkpassword: {
       socket: v.checkpassword_socket,
       defaultService: v.checkpassword_service,

@@ -48,11 +48,13 @@ export const BYTES_PER_CACHE_ENTRY = 100;
  * saslauthd.conf.example lists exactly these keys (a test holds the two together).
  */
 export const KEYS = {
-  mech: key('password source, as -a: shadow, getpwent, sasldb, vpopmail', (v) => v.toLowerCase(), none as () => string | undefined),
+  mech: key('password source, as -a: shadow, getpwent, sasldb, vpopmail, pam', (v) => v.toLowerCase(), none as () => string | undefined),
   passwd_file: key('the passwd file shadow and getpwent read', path, () => '/etc/passwd'),
   shadow_file: key('the shadow file shadow reads', path, () => '/etc/shadow'),
   sasldb_path: key('the sasldb (Berkeley DB or text)', path, () => '/etc/sasldb2'),
   sasldb_default_realm: key('the realm an empty request realm stands for', text, () => hostname().split('.')[0]!),
+  pam_timeout: key('seconds a PAM transaction may take before it is a temporary failure (its worker is killed)', seconds(100), () => 30_000),
+  pam_cache_ttl: key('seconds a cached PAM success may answer when the stack has modules other than pam_unix and friends', seconds(1000), () => 60_000),
   cache: key('yes: cache successful logins (as -c)', yesNo, () => false),
   cache_ttl: key('seconds a cache entry lives (as -t)', seconds(1000), () => 28_800_000),
   cache_size: key('cache entries (-s gives kilobytes instead)', count(1, 100_000_000), () => 10_000),

@@ -2,7 +2,7 @@ import { TempFail } from '../errors.js';
 import { equalSecrets } from './constant-time.js';
 import { JsCryptPool, UnsupportedInFallback } from './js/pool.js';
 import { loadLibXCrypt, type LibXCrypt } from './libxcrypt.js';
-import { VerifyQueue } from './queue.js';
+import { VerifyQueue } from '../work-queue.js';
 import { parseStoredSecret } from './schemes.js';
 
 import type { CryptEngine } from '../config/config.js';

@@ -1,6 +1,6 @@
 import type { AuthRequest, Result } from '../auth/types.js';
 import { canonicalIp } from '../net/address.js';
-import { clientAddrText, encodeReply, REPLY_BARE_NO, REPLY_FAIL, REPLY_TEMPFAIL, type SaslauthdRequest } from '../protocol/saslauthd.js';
+import { clientAddrText, encodeReply, REPLY_BARE_NO, REPLY_FAIL, REPLY_FAIL_PAM, REPLY_TEMPFAIL, type SaslauthdRequest } from '../protocol/saslauthd.js';
 
 export { SASLAUTHD_CODEC as codec } from '../protocol/saslauthd.js';
 
@@ -31,7 +31,8 @@ export function reply(result: Result, mech: string, trusted = true): Buffer {
     case 'ok':
       return encodeReply('OK');
     case 'fail':
-      return encodeReply(BARE_NO.has(mech) || !trusted ? REPLY_BARE_NO : REPLY_FAIL[result.code]);
+      if (BARE_NO.has(mech) || !trusted) return encodeReply(REPLY_BARE_NO);
+      return encodeReply((mech === 'pam' ? REPLY_FAIL_PAM : REPLY_FAIL)[result.code]);
     case 'tempfail':
       return encodeReply(REPLY_TEMPFAIL);
   }

@@ -85,6 +85,17 @@ export const REPLY_FAIL = {
   password_expired: 'NO Password expired',
   service_disabled: 'NO Service disabled for this account',
 } as const;
+/**
+ * saslauthd's pam mechanism (auth_pam.c) names only the step that refused:
+ * the credentials (unknown user and wrong password alike) or the account.
+ */
+export const REPLY_FAIL_PAM = {
+  no_such_user: 'NO PAM auth error',
+  bad_password: 'NO PAM auth error',
+  account_expired: 'NO PAM acct error',
+  password_expired: 'NO PAM acct error',
+  service_disabled: 'NO PAM acct error',
+} as const;
 export const REPLY_TEMPFAIL = 'NO Temporary failure, try again later';
 /** What saslauthd's sasldb mechanism answers for any refusal: it gives no reason. */
 export const REPLY_BARE_NO = 'NO';

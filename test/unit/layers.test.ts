@@ -26,6 +26,7 @@ const RANK: Record<string, number> = {
   protocol: 2,
   cdb: 2,
   'errors.ts': 1,
+  'work-queue.ts': 1,
   'version.ts': 1,
 };
 

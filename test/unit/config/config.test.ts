@@ -26,7 +26,8 @@ test('-f is foreground without verbose; the default log of a detached daemon is 
 });
 
 test('mechanisms: unknown or unserved ones are errors that name the supported ones; -a wins over mech', () => {
-  assert.throws(() => serve(['-a', 'pam', '-O', confFile('')]), /pam is a saslauthd mechanism.*supported: shadow, getpwent, sasldb/);
+  assert.throws(() => serve(['-a', 'kerberos5', '-O', confFile('')]), /kerberos5 is a saslauthd mechanism.*supported: shadow, getpwent, sasldb, vpopmail, pam/);
+  assert.equal(serve(['-a', 'pam', '-O', confFile('')]).mech, 'pam');
   assert.throws(() => serve(['-a', 'foo', '-O', confFile('')]), /unknown mechanism "foo"; supported/);
   assert.throws(() => serve(['-O', confFile('')]), /no mechanism/);
   assert.equal(serve(['-O', confFile('mech: getpwent\n')]).mech, 'getpwent');

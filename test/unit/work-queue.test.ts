@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Abandoned, VerifyQueue } from '../../../src/crypt/queue.js';
+import { Abandoned, VerifyQueue } from '../../src/work-queue.js';
 
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
