@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 const raw = readFileSync(process.argv[2], 'utf8').split('\n');
 const rows = new Map();
 let rss = '';
+let pamRss = '';
 for (const line of raw) {
   if (line.startsWith('RSS ')) rss = line;
+  if (line.startsWith('PAMRSS ')) pamRss = line;
   const m = /^RESULT label=(\S+) (.*)$/.exec(line);
   if (!m || !m[1].includes('/')) continue;
   const [scenario, daemon, conc] = m[1].split('/');
@@ -30,5 +32,9 @@ for (const [key, r] of rows) {
 if (rss) {
   const m = /requests=(\d+) kb=(\d+) hwm_kb=(\d+)/.exec(rss);
   if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB (peak ${(Number(m[3]) / 1024).toFixed(1)} MB).`);
+}
+if (pamRss) {
+  const m = /saslauthd_kb=(\d+) authmux_kb=(\d+)/.exec(pamRss);
+  if (m) out.push('', `Memory after the run, every process of the uncached daemons: saslauthd ${(Number(m[1]) / 1024).toFixed(1)} MB, Authmux with its PAM workers ${(Number(m[2]) / 1024).toFixed(1)} MB.`);
 }
 console.log(out.join('\n'));

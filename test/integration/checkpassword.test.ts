@@ -125,7 +125,7 @@ describe('checkpassword, direct mode, system users', () => {
     assert.match(missing.stderr, /cannot run/);
     const noConfig = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], { AUTHMUX_CONFIG: join(base, 'absent.conf') });
     assert.equal(noConfig.code, 111);
-    const badConfig = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], { AUTHMUX_CONFIG: writeConfig(base, ['mech: pam']) });
+    const badConfig = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], { AUTHMUX_CONFIG: writeConfig(base, ['mech: kerberos5']) });
     assert.equal(badConfig.code, 111);
     assert.match(badConfig.stderr, /configuration/);
   });

@@ -21,13 +21,14 @@ async function reply(socket: string, user: string, password: string, service: st
 }
 
 /** The real saslauthd from sasl2-bin with -a pam, on a run directory of its own. */
-async function startRealSaslauthd(): Promise<{ socket: string; stop(): void }> {
+async function startRealSaslauthd(): Promise<{ socket: string; stop(): Promise<void> }> {
   const dir = tempDir('authmux-real-pam-');
   const proc: ChildProcess = spawn('/usr/sbin/saslauthd', ['-a', 'pam', '-m', dir, '-n', '2', '-d'], { stdio: 'ignore' });
   const socket = join(dir, 'mux');
   for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
   assert.ok(existsSync(socket), 'the real saslauthd made its socket');
-  return { socket, stop: () => proc.kill('SIGKILL') };
+  // SIGTERM: the master then ends the workers it forked, which SIGKILL would leave behind.
+  return { socket, stop: () => new Promise<void>((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGTERM')))) };
 }
 
 describe('-a pam through the real libpam and real modules', () => {
@@ -101,7 +102,7 @@ describe('-a pam through the real libpam and real modules', () => {
       assert.equal(await reply(d.socket, yes, 'yes-pässwörd', missing), 'NO Temporary failure, try again later');
       await d.waitForLog(/auth temporary failure: \[user=\S+\] \[service=\S+-missing\].*Module is unknown/);
     } finally {
-      real.stop();
+      await real.stop();
     }
   });
 

@@ -74,7 +74,9 @@ export function createPamBackend(o: PamBackendOptions): Backend {
       return isSafePathComponent(req.service) ? stackOf(req.service).stamp : undefined;
     },
     cacheLifetimeMs(req: LookupRequest): number | undefined {
-      return isSafePathComponent(req.service) && stackOf(req.service).stack.fileBacked ? undefined : o.cacheTtlMs;
+      // Asked right after generation() for the same request: the stack it read then is current enough.
+      const known = isSafePathComponent(req.service) ? stacks.get(pamServiceFile(dir, req.service)) : undefined;
+      return known?.stack.fileBacked ? undefined : o.cacheTtlMs;
     },
     check(): string {
       try {
