@@ -2,8 +2,9 @@ import type { Verifier } from '../crypt/verifier.js';
 import type { CredentialCache } from './cache.js';
 import { challengeKindFor, challengeMatches } from '../crypt/challenge.js';
 import { Abandoned } from '../work-queue.js';
-import { decoyOf, defaultDecoy, isLocked } from '../crypt/schemes.js';
+import { isLocked } from '../crypt/schemes.js';
 import { TempFail } from '../errors.js';
+import { Decoy } from './decoy.js';
 import type { AuthenticateOptions, AuthRequest, Backend, LookupRequest, PasswordRecord, Result } from './types.js';
 
 /** Whether an account exists, for userdb lookups: never its secret. */
@@ -16,6 +17,14 @@ export interface AuthenticatorOptions {
   /** saslauthd -r: the backend sees "login@realm" when the realm is not empty. */
   readonly combineRealm: boolean;
   readonly now?: () => number;
+  /** Shared by the mechanisms of a chain; a lone authenticator keeps its own. */
+  readonly decoy?: Decoy;
+  /**
+   * False: an unknown user is answered at once, with no decoy check. For a
+   * mechanism with another after it in a chain: the last one charges the
+   * single decoy check, so an unknown user costs one whatever the chain's length.
+   */
+  readonly decoyForUnknown?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -32,9 +41,8 @@ export class Authenticator {
   private readonly cache: CredentialCache | undefined;
   private readonly combineRealm: boolean;
   private readonly now: () => number;
-  /** What an unknown user's password is checked against: the setting of the last account seen. */
-  private decoy = defaultDecoy();
-  private decoyLearned = false;
+  private readonly decoy: Decoy;
+  private readonly decoyForUnknown: boolean;
 
   constructor(opts: AuthenticatorOptions) {
     this.backend = opts.backend;
@@ -42,6 +50,8 @@ export class Authenticator {
     this.cache = opts.cache;
     this.combineRealm = opts.combineRealm;
     this.now = opts.now ?? Date.now;
+    this.decoy = opts.decoy ?? new Decoy();
+    this.decoyForUnknown = opts.decoyForUnknown ?? true;
   }
 
   /** The login the backend sees, after realm combining. */
@@ -55,7 +65,7 @@ export class Authenticator {
     // One lookup a request, shared by the challenge check and the password check that may follow it.
     let pending: Promise<PasswordRecord | undefined> | undefined;
     const lookup: Lookup = () => (pending ??= Promise.resolve(this.backend.lookup(req)).then((record) => {
-      if (record) this.learnDecoy(record);
+      if (record) this.decoy.learn(record);
       return record;
     }));
     let result: Result;
@@ -133,41 +143,24 @@ export class Authenticator {
   }
 
   /**
-   * Takes the scheme, cost and salt of an account just looked up for the
-   * decoy. A locked account ("!", "*") has none to give, and a plaintext one
-   * never replaces a hash: a client could otherwise look up such an account
-   * first to make every unknown login cheap, and so tell them apart.
-   */
-  private learnDecoy(record: PasswordRecord): void {
-    if (isLocked(record.secret, record.secretIsPlaintext)) return;
-    if (record.secretIsPlaintext && this.decoyLearned && !this.decoy.isPlaintext) return;
-    this.decoy = decoyOf(record.secret, record.secretIsPlaintext);
-    this.decoyLearned = true;
-  }
-
-  /**
    * The password against the record. A record with no hash to check (a
    * locked or disabled account) never matches, but still costs a check
    * against the decoy: otherwise its quick refusal would set it apart.
    */
   private async check(req: AuthRequest, record: PasswordRecord, opts: AuthenticateOptions): Promise<boolean> {
     if (!isLocked(record.secret, record.secretIsPlaintext)) return this.verifier.verify(req.password, record.secret, record.secretIsPlaintext, opts.signal, opts.trusted);
-    await this.unknownUser(req, opts);
+    await this.decoy.spend(this.verifier, req.password, opts);
     return false;
   }
 
   /**
    * No such user, answered only after the password was checked against a
    * decoy of the same scheme and cost: an unknown login takes as long as a
-   * wrong password, so timing does not tell which accounts exist.
+   * wrong password, so timing does not tell which accounts exist. In a
+   * chain only the last mechanism pays it (see decoyForUnknown).
    */
   private async unknownUser(req: AuthRequest, opts: AuthenticateOptions): Promise<Result> {
-    try {
-      await this.verifier.verify(req.password, this.decoy.secret, this.decoy.isPlaintext, opts.signal, opts.trusted);
-    } catch (err) {
-      // The decoy's answer is never used; only a client that left stops the request.
-      if (err instanceof Abandoned) throw err;
-    }
+    if (this.decoyForUnknown) await this.decoy.spend(this.verifier, req.password, opts);
     return { kind: 'fail', code: 'no_such_user', reason: 'no such user' };
   }
 

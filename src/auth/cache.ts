@@ -21,6 +21,8 @@ export interface CacheOptions {
 export class CredentialCache {
   private readonly key = randomBytes(32);
   private readonly lru: LRUCache<string, Entry>;
+  /** Whose entries these are: see scoped(). */
+  private readonly scope: string = '';
 
   private readonly ttlMs: number;
 
@@ -29,8 +31,20 @@ export class CredentialCache {
     this.lru = new LRUCache<string, Entry>({ max: opts.entries, ttl: opts.ttlMs, updateAgeOnGet: false, ttlAutopurge: false });
   }
 
-  private static id(user: string, realm: string, service: string): string {
-    return `${user}\0${realm}\0${service}`;
+  /**
+   * The same table, key and limits, under another name. Each mechanism of a
+   * chain keeps its entries under its own: their generations differ, and an
+   * entry one mechanism made must neither answer for another nor be dropped
+   * as stale by it.
+   */
+  scoped(scope: string): CredentialCache {
+    const view = Object.create(this) as CredentialCache;
+    Object.defineProperty(view, 'scope', { value: scope });
+    return view;
+  }
+
+  private id(user: string, realm: string, service: string): string {
+    return `${this.scope}\0${user}\0${realm}\0${service}`;
   }
 
   private mac(id: string, password: Buffer): Buffer {
@@ -39,7 +53,7 @@ export class CredentialCache {
 
   /** True when this exact password succeeded for this key and the data has not changed since. */
   hit(user: string, realm: string, service: string, password: Buffer, generation: string | undefined): boolean {
-    const id = CredentialCache.id(user, realm, service);
+    const id = this.id(user, realm, service);
     const e = this.lru.get(id);
     if (!e) return false;
     if (e.generation !== generation) {
@@ -54,7 +68,7 @@ export class CredentialCache {
    * whatever the data's state then: the answer while the backend cannot be asked.
    */
   hitStale(user: string, realm: string, service: string, password: Buffer): boolean {
-    const id = CredentialCache.id(user, realm, service);
+    const id = this.id(user, realm, service);
     const e = this.lru.get(id);
     return e !== undefined && timingSafeEqual(e.mac, this.mac(id, password));
   }
@@ -66,12 +80,12 @@ export class CredentialCache {
 
   /** `lifetimeMs`: a shorter life than the cache's own for this entry. */
   store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined, lifetimeMs?: number): void {
-    const id = CredentialCache.id(user, realm, service);
+    const id = this.id(user, realm, service);
     this.lru.set(id, { mac: this.mac(id, password), generation }, lifetimeMs === undefined ? undefined : { ttl: Math.min(lifetimeMs, this.ttlMs) });
   }
 
   forget(user: string, realm: string, service: string): void {
-    this.lru.delete(CredentialCache.id(user, realm, service));
+    this.lru.delete(this.id(user, realm, service));
   }
 
   clear(): void {

@@ -6,7 +6,7 @@ import type { Backend } from './types.js';
 type Open = (config: Config, log: Logger) => Promise<Backend>;
 
 /**
- * Cyrus's mechanism table: the password source `-a` (or the key mech)
+ * Cyrus's mechanism table: the password sources `-a` (or the key mech)
  * names. Each is imported only when chosen: the checkpassword program starts
  * once per POP login and must not load SQL drivers to read /etc/shadow.
  */
@@ -29,14 +29,24 @@ const MECHANISMS: Record<Mech, Open> = {
  * Sources that keep the clear password, so a challenge (CRAM-MD5) can be
  * checked: sasldb stores it as given; vpopmail only in pw_clear_passwd, read
  * when vpopmail_clear_passwords is on. Known from the config, before any
- * lookup, because the mechanisms are announced at connect.
+ * lookup, because the mechanisms are announced at connect. In a chain every
+ * mechanism must keep it: a challenge cannot be answered for a user the
+ * mechanism that knows them holds only as a hash.
  */
 export function keepsPlaintext(config: Config): boolean {
-  if (config.mech === 'sasldb') return true;
-  return config.mech === 'vpopmail' && config.vpopmail?.clearPasswords === true;
+  const keeps = (mech: Mech) => mech === 'sasldb' || (mech === 'vpopmail' && config.vpopmail?.clearPasswords === true);
+  return config.mechs.length > 0 && config.mechs.every(keeps);
 }
 
-export async function createBackend(config: Config, log: Logger): Promise<Backend> {
-  if (!config.mech) throw new ConfigError('no mechanism: give -a or the config key mech');
-  return MECHANISMS[config.mech](config, log);
+/** The sources -a names, opened in its order; one that cannot be opened closes those opened before it. */
+export async function createBackends(config: Config, log: Logger): Promise<Backend[]> {
+  if (config.mechs.length === 0) throw new ConfigError('no mechanism: give -a or the config key mech');
+  const opened: Backend[] = [];
+  try {
+    for (const mech of config.mechs) opened.push(await MECHANISMS[mech](config, log));
+  } catch (err) {
+    await Promise.allSettled(opened.map((b) => b.close?.()));
+    throw err;
+  }
+  return opened;
 }

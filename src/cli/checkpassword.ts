@@ -152,8 +152,8 @@ export async function checkpasswordMain(argv: readonly string[], env: NodeJS.Pro
     let config: Config;
     try {
       config = loadConfig({ env });
-      // Asking the daemon, the daemon's mechanism decides; checking here, this configuration must name one.
-      if (!config.checkpassword.socket && !config.mech) throw new Error('no mechanism: set the key mech');
+      // Asking the daemon, the daemon's mechanisms decide; checking here, this configuration must name one.
+      if (!config.checkpassword.socket && config.mechs.length === 0) throw new Error('no mechanism: set the key mech');
     } catch (err) {
       throw new Exit(EXIT.temporary, `configuration: ${(err as Error).message}`);
     }

@@ -6,7 +6,9 @@ import { VERSION } from '../version.js';
 import { isDetachedChild, reportToParent, runDetached } from './daemonize.js';
 
 const USAGE = `usage: authmux saslauthd [options]
-  -a mech      authentication mechanism: ${SUPPORTED_MECHS.join(', ')} (required, or config key mech)
+  -a mech[,mech...]
+               authentication mechanisms, asked in this order: ${SUPPORTED_MECHS.join(', ')}
+               (required, or config key mech)
   -c           enable the credential cache
   -d           debug: stay in the foreground, verbose, log to stderr
   -f           stay in the foreground without verbose logging

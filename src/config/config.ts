@@ -6,7 +6,7 @@ import { parseConfFile } from './conf-file.js';
 import { ConfigError } from './errors.js';
 import { getopt } from './getopt.js';
 import { BYTES_PER_CACHE_ENTRY, KEYS, readKeys, type Setting } from './keys.js';
-import { parseInteger } from './values.js';
+import { parseInteger, parseWords } from './values.js';
 import { buildRelayConfig, type RelayConfig } from './relay.js';
 import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
@@ -24,8 +24,12 @@ export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | 
 export type CryptEngine = 'auto' | 'libxcrypt' | 'js';
 
 export interface Config {
-  /** -a or the key mech; only the daemon and the checkpassword program need one. */
-  readonly mech: Mech | undefined;
+  /**
+   * -a or the key mech: the mechanisms asked in turn, each only when the ones
+   * before it do not know the user; empty when none is named (only the daemon
+   * and the checkpassword program need one).
+   */
+  readonly mechs: readonly Mech[];
   readonly runDir: string;
   readonly socketPath: string;
   readonly pidFile: string;
@@ -67,7 +71,7 @@ export interface Config {
   };
   /** Dovecot's userdb lookups (does an account exist; no password), made like the dovecot socket; undefined: not served. */
   readonly dovecotUserdbSocket: string | undefined;
-  /** Present when mech is vpopmail. */
+  /** Present when vpopmail is one of the mechanisms. */
   readonly vpopmail: VpopmailConfig | undefined;
   /** POP-before-SMTP: which logins open relay, where grants are kept and who is told. */
   readonly relay: RelayConfig;
@@ -136,12 +140,25 @@ export interface LoadOptions {
   readonly flags?: FlagSettings;
 }
 
-function mechOf(raw: string | undefined): Mech | undefined {
-  if (raw === undefined) return undefined;
-  const mech = raw.toLowerCase();
-  if ((SUPPORTED_MECHS as readonly string[]).includes(mech)) return mech as Mech;
-  const known = FOREIGN_MECHS.includes(mech) ? `${mech} is a saslauthd mechanism Authmux does not serve` : `unknown mechanism ${JSON.stringify(raw)}`;
-  throw new ConfigError(`${known}; supported: ${SUPPORTED_MECHS.join(', ')}`);
+/**
+ * The list -a or mech names, split at commas and spaces (`shadow,sasldb`,
+ * `shadow sasldb`). A name given twice is refused rather than dropped: the
+ * admin meant some other order or some other mechanism.
+ */
+function mechsOf(raw: string | undefined, where: string): readonly Mech[] {
+  if (raw === undefined) return [];
+  const names = parseWords(raw.toLowerCase());
+  if (names.length === 0) throw new ConfigError(`${where}: no mechanism named; supported: ${SUPPORTED_MECHS.join(', ')}`);
+  const mechs: Mech[] = [];
+  for (const name of names) {
+    if (!(SUPPORTED_MECHS as readonly string[]).includes(name)) {
+      const known = FOREIGN_MECHS.includes(name) ? `${name} is a saslauthd mechanism Authmux does not serve` : `unknown mechanism ${JSON.stringify(name)}`;
+      throw new ConfigError(`${where}: ${known}; supported: ${SUPPORTED_MECHS.join(', ')}`);
+    }
+    if (mechs.includes(name as Mech)) throw new ConfigError(`${where}: ${name} is named twice; each mechanism is asked once, in the order given`);
+    mechs.push(name as Mech);
+  }
+  return mechs;
 }
 
 /** The configuration every command uses: the file's keys through the table, then the flags given. */
@@ -154,11 +171,11 @@ export function loadConfig(opts: LoadOptions): Config {
   const foreground = debug || flags.foreground === true;
   const warnings: string[] = [];
   const { values: v, whereOf } = readKeys(settings ?? new Map(), { confDir: dirname(located.path), runDir, foreground, env: opts.env }, warnings);
-  const mech = mechOf(flags.mech ?? v.mech);
+  const mechs = flags.mech !== undefined ? mechsOf(flags.mech, `-a ${flags.mech}`) : mechsOf(v.mech, whereOf('mech'));
   const threads = flags.cryptConcurrency ?? 5;
   const logTarget = v.log_target;
   return {
-    mech,
+    mechs,
     runDir,
     socketPath: `${runDir}/mux`,
     pidFile: `${runDir}/saslauthd.pid`,
@@ -188,7 +205,7 @@ export function loadConfig(opts: LoadOptions): Config {
       mechanisms: v.dovecot_mechanisms,
     },
     dovecotUserdbSocket: v.dovecot_userdb_socket,
-    vpopmail: mech === 'vpopmail' ? buildVpopmailConfig(v, whereOf) : undefined,
+    vpopmail: mechs.includes('vpopmail') ? buildVpopmailConfig(v, whereOf) : undefined,
     relay: buildRelayConfig(v, whereOf),
     cache: {
       enabled: flags.cacheEnabled === true || v.cache,
@@ -241,6 +258,6 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
       cacheKilobytes: s === undefined ? undefined : parseInteger(s, '-s', 1, 1_000_000),
     },
   });
-  if (!config.mech) throw new ConfigError('no mechanism: give -a or the config key mech');
+  if (config.mechs.length === 0) throw new ConfigError('no mechanism: give -a or the config key mech');
   return { action: 'serve', argv, config };
 }

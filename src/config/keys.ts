@@ -48,7 +48,7 @@ export const BYTES_PER_CACHE_ENTRY = 100;
  * saslauthd.conf.example lists exactly these keys (a test holds the two together).
  */
 export const KEYS = {
-  mech: key('password source, as -a: shadow, getpwent, sasldb, vpopmail, pam', (v) => v.toLowerCase(), none as () => string | undefined),
+  mech: key('password sources, as -a: shadow, getpwent, sasldb, vpopmail, pam; several (shadow sasldb) are asked in that order, the next only when the user is unknown to the ones before', (v) => v.toLowerCase(), none as () => string | undefined),
   passwd_file: key('the passwd file shadow and getpwent read', path, () => '/etc/passwd'),
   shadow_file: key('the shadow file shadow reads', path, () => '/etc/shadow'),
   sasldb_path: key('the sasldb (Berkeley DB or text)', path, () => '/etc/sasldb2'),

@@ -1,7 +1,7 @@
 import { auditLine, logResult } from '../auth/audit.js';
-import { Authenticator } from '../auth/authenticator.js';
 import { CredentialCache } from '../auth/cache.js';
-import { createBackend, keepsPlaintext } from '../backends/index.js';
+import { AuthChain } from '../auth/chain.js';
+import { createBackends, keepsPlaintext } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
 import { logLine } from '../log-line.js';
@@ -26,9 +26,9 @@ import { loadPeerUid, type PeerUid } from '../os/peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
 import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 
-async function buildAuthenticator(config: Config, verifier: Verifier, log: Logger): Promise<Authenticator> {
+async function buildChain(config: Config, verifier: Verifier, log: Logger): Promise<AuthChain> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
-  return new Authenticator({ backend: await createBackend(config, log), verifier, cache, combineRealm: config.combineRealm });
+  return new AuthChain({ backends: await createBackends(config, log), verifier, cache, combineRealm: config.combineRealm });
 }
 
 /** One set of limits for every socket the daemon serves: they share its descriptors. */
@@ -61,7 +61,7 @@ function dovecotMechanisms(config: Config): readonly OfferedMechanism[] {
 
 export class Daemon {
   private config: Config;
-  private authenticator: Authenticator;
+  private auth: AuthChain;
   private readonly verifier: Verifier;
   private readonly server: MuxServer<SaslauthdRequest>;
   /** The checkpassword program's door, when checkpassword_socket is set. */
@@ -72,13 +72,13 @@ export class Daemon {
   /** Dovecot's userdb lookups, when dovecot_userdb_socket is set. */
   private readonly userdb: DovecotUserdbServer | undefined;
 
-  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, authenticator: Authenticator, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
+  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, auth: AuthChain, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
     this.socketmap = relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
       : undefined;
     this.verifier = verifier;
-    this.authenticator = authenticator;
+    this.auth = auth;
     this.server = new MuxServer({
       socketPath: config.socketPath,
       codec: saslauthd.codec,
@@ -134,9 +134,8 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    const d = new Daemon(config, log, verifier, await buildAuthenticator(config, verifier, log), await createRelayTracker(config, log), connectionLimits(config, log));
-    const ready = d.authenticator.backend.check?.();
-    if (ready) log.info(ready);
+    const d = new Daemon(config, log, verifier, await buildChain(config, verifier, log), await createRelayTracker(config, log), connectionLimits(config, log));
+    for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
     if (d.door) {
       await claimSocketPath(config.checkpassword.socket!, config.pidFile);
@@ -162,29 +161,28 @@ export class Daemon {
       log.info(`relay socketmap on ${config.relay.socketmap}`);
     }
     writePidFile(config.pidFile);
-    log.info(`listening on ${config.socketPath} (mech ${config.mech}, cache ${config.cache.enabled ? 'on' : 'off'})`);
+    log.info(`listening on ${config.socketPath} (mech ${config.mechs.join(',')}, cache ${config.cache.enabled ? 'on' : 'off'})`);
     return d;
   }
 
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = saslauthd.toAuthRequest(r, trusted);
-    const auth = this.authenticator;
+    const auth = this.auth;
     const result = await auth.authenticate(req, { signal: gone, trusted });
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
-    if (gone.aborted) return saslauthd.reply(result, auth.backend.mech, trusted);
-    logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, auth.backend.mech, result);
+    if (gone.aborted) return saslauthd.reply(result, result.mech, trusted);
+    logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, result.mech, result);
     // The saslauthd client is not kept waiting for the relay store.
     // A success answered from the cache while the source is down does not say whether the account may relay: no grant.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
-    return saslauthd.reply(result, auth.backend.mech, trusted);
+    return saslauthd.reply(result, result.mech, trusted);
   }
 
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = cpSocket.toAuthRequest(r, trusted);
-    const auth = this.authenticator;
-    const result = await auth.authenticate(req, { needRecord: true, signal: gone, trusted });
+    const result = await this.auth.authenticate(req, { needRecord: true, signal: gone, trusted });
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
-    logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/checkpassword`, result);
+    logResult(this.log, this.config.verbose, req, `${result.mech}/checkpassword`, result);
     const reply = cpSocket.replyOf(result, trusted);
     // The grant is in the store before the next program (the POP session) starts, as with vchkpw.
     if (reply.kind === 'ok') await this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: reply.account.mayRelay, user: req.login });
@@ -193,10 +191,9 @@ export class Daemon {
 
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
-    const auth = this.authenticator;
-    const result = await auth.authenticate(req, { signal: gone, trusted });
+    const result = await this.auth.authenticate(req, { signal: gone, trusted });
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
-    logResult(this.log, this.config.verbose, req, `${auth.backend.mech}/dovecot`, result);
+    logResult(this.log, this.config.verbose, req, `${result.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return dovecot.reply(l.auth.id, req.login, result, trusted);
@@ -204,16 +201,15 @@ export class Daemon {
 
   /** A lookup the source could not answer is logged: the MTA defers mail on it. */
   private async handleUserdb(cmd: UserCommand): Promise<Buffer> {
-    const auth = this.authenticator;
-    const found = await auth.findAccount(userdb.toLookupRequest(cmd));
-    if (found.kind === 'tempfail') this.log.error(logLine`userdb lookup of ${cmd.user} (${auth.backend.mech}/dovecot): ${found.reason}`);
+    const found = await this.auth.findAccount(userdb.toLookupRequest(cmd));
+    if (found.kind === 'tempfail') this.log.error(logLine`userdb lookup of ${cmd.user} (${found.mech}/dovecot): ${found.reason}`);
     return userdb.reply(cmd, found);
   }
 
   /** Refused before any check (another authzid, bad base64, an empty field): logged like a failed login, for fail2ban. */
   private dovecotRefused(r: DovecotRefusal, trusted: boolean): void {
     const req = dovecot.toAuthRequest(r.login ?? Buffer.alloc(0), Buffer.alloc(0), r.auth, trusted);
-    this.log.info(auditLine('auth failure', req, `${this.authenticator.backend.mech}/dovecot`, r.why));
+    this.log.info(auditLine('auth failure', req, `${this.auth.name}/dovecot`, r.why));
   }
 
   /** A store that fails costs the relay grant, never the login: logged. */
@@ -238,15 +234,20 @@ export class Daemon {
     if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
-    const old = this.authenticator;
-    const fresh = await buildAuthenticator({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
-    // A new source that cannot serve must not replace one that can.
-    fresh.backend.check?.();
-    this.authenticator = fresh;
+    const old = this.auth;
+    const fresh = await buildChain({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
+    // A new source that cannot serve must not replace one that can; nor may its connections linger.
+    try {
+      fresh.check();
+    } catch (err) {
+      void fresh.close().catch(() => undefined);
+      throw err;
+    }
+    this.auth = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
     old.flushCache();
-    void old.backend.close?.();
-    this.log.info(`configuration reloaded (mech ${next.mech}); cache flushed`);
+    void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
+    this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);
   }
 
   async stop(): Promise<void> {
@@ -254,7 +255,7 @@ export class Daemon {
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);
-    await this.authenticator.backend.close?.();
+    await this.auth.close();
     await this.verifier.close();
   }
 }

@@ -39,3 +39,20 @@ test('entries expire after the TTL, hits do not extend it, and size is bounded',
   for (const u of ['1', '2', '3', '4', '5']) c.store(u, '', '', pw('p'), undefined);
   assert.equal(c.size, 3);
 });
+
+test('scoped views share one table and its bound, and never answer for each other', () => {
+  const c = new CredentialCache({ entries: 3, ttlMs: 60_000 });
+  const shadow = c.scoped('shadow');
+  const sasldb = c.scoped('sasldb');
+  sasldb.store('alice', '', 'imap', pw('secret'), 'sasldb-g');
+  // Another scope's generation must neither hit nor drop the entry.
+  assert.equal(shadow.hit('alice', '', 'imap', pw('secret'), 'shadow-g'), false);
+  assert.equal(shadow.hitStale('alice', '', 'imap', pw('secret')), false);
+  assert.equal(sasldb.hit('alice', '', 'imap', pw('secret'), 'sasldb-g'), true);
+  shadow.store('bob', '', 'imap', pw('p'), 'g');
+  shadow.store('carol', '', 'imap', pw('p'), 'g');
+  shadow.store('dave', '', 'imap', pw('p'), 'g');
+  assert.equal(c.size, 3, 'one bound for all scopes');
+  c.clear();
+  assert.equal(shadow.hit('dave', '', 'imap', pw('p'), 'g'), false, 'clearing the table clears every scope');
+});

@@ -8,7 +8,7 @@ import { confFile, serve } from '../../helpers/config-files.js';
 
 test('saslauthd flags map onto the config', () => {
   const c = serve(['-a', 'SHADOW', '-c', '-d', '-m', '/tmp/rd', '-n', '3', '-r', '-t', '60', '-s', '100', '-V', '-O', confFile('')]);
-  assert.equal(c.mech, 'shadow');
+  assert.deepEqual(c.mechs, ['shadow']);
   assert.equal(c.socketPath, '/tmp/rd/mux');
   assert.equal(c.pidFile, '/tmp/rd/saslauthd.pid');
   assert.equal(c.cryptConcurrency, 3);
@@ -27,11 +27,11 @@ test('-f is foreground without verbose; the default log of a detached daemon is 
 
 test('mechanisms: unknown or unserved ones are errors that name the supported ones; -a wins over mech', () => {
   assert.throws(() => serve(['-a', 'kerberos5', '-O', confFile('')]), /kerberos5 is a saslauthd mechanism.*supported: shadow, getpwent, sasldb, vpopmail, pam/);
-  assert.equal(serve(['-a', 'pam', '-O', confFile('')]).mech, 'pam');
+  assert.deepEqual(serve(['-a', 'pam', '-O', confFile('')]).mechs, ['pam']);
   assert.throws(() => serve(['-a', 'foo', '-O', confFile('')]), /unknown mechanism "foo"; supported/);
   assert.throws(() => serve(['-O', confFile('')]), /no mechanism/);
-  assert.equal(serve(['-O', confFile('mech: getpwent\n')]).mech, 'getpwent');
-  assert.equal(serve(['-a', 'shadow', '-O', confFile('mech: getpwent\n')]).mech, 'shadow');
+  assert.deepEqual(serve(['-O', confFile('mech: getpwent\n')]).mechs, ['getpwent']);
+  assert.deepEqual(serve(['-a', 'shadow', '-O', confFile('mech: getpwent\n')]).mechs, ['shadow']);
 });
 
 test('-m must be absolute; -n 0 means one per CPU; -t must be positive', () => {
@@ -43,8 +43,8 @@ test('-m must be absolute; -n 0 means one per CPU; -t must be positive', () => {
 test('config file is found by -O, then AUTHMUX_CONFIG; a named file that is missing is an error', () => {
   const a = confFile('mech: shadow\n');
   const b = confFile('mech: getpwent\n');
-  assert.equal(serve(['-O', a], { AUTHMUX_CONFIG: b }).mech, 'shadow');
-  assert.equal(serve([], { AUTHMUX_CONFIG: b }).mech, 'getpwent');
+  assert.deepEqual(serve(['-O', a], { AUTHMUX_CONFIG: b }).mechs, ['shadow']);
+  assert.deepEqual(serve([], { AUTHMUX_CONFIG: b }).mechs, ['getpwent']);
   assert.equal(serve([], { AUTHMUX_CONFIG: b }).configFile, b);
   assert.throws(() => serve(['-O', '/nonexistent/x.conf']), /cannot read config file/);
 });
@@ -89,7 +89,7 @@ test('every command loads the same way: no flags, no mechanism needed; values pa
   const p = join(dir, 'c.conf');
   writeFileSync(p, 'relay_store: redis\nrelay_redis: redis-cluster://10.0.0.1:7000,node2\nsasldb_path: db\n');
   const c = loadConfig({ file: p, env: {} });
-  assert.equal(c.mech, undefined);
+  assert.deepEqual(c.mechs, []);
   assert.equal(c.sasldbPath, join(dir, 'db'));
   assert.deepEqual(c.relay.redis, { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'node2', port: 6379 }] });
   assert.equal(loadConfig({ env: { AUTHMUX_CONFIG: p } }).configFile, p);
@@ -117,4 +117,23 @@ test('dovecot_userdb_socket: off by default; a path relative to the config file'
   assert.equal(serve(['-a', 'shadow', '-O', confFile('')]).dovecotUserdbSocket, undefined);
   const p = confFile('dovecot_userdb_socket: run/userdb\n');
   assert.equal(serve(['-a', 'shadow', '-O', p]).dovecotUserdbSocket, join(p, '..', 'run/userdb'));
+});
+
+test('several mechanisms in order: commas and/or spaces in -a and in mech; unknown or repeated members refused, saying where', () => {
+  assert.deepEqual(serve(['-a', 'shadow,sasldb', '-O', confFile('')]).mechs, ['shadow', 'sasldb']);
+  assert.deepEqual(serve(['-a', 'SASLDB, shadow getpwent', '-O', confFile('')]).mechs, ['sasldb', 'shadow', 'getpwent']);
+  const p = confFile('mech: shadow sasldb vpopmail\nvpopmail_sql: mysql://u:p@h/d\n');
+  const c = serve(['-O', p]);
+  assert.deepEqual(c.mechs, ['shadow', 'sasldb', 'vpopmail']);
+  assert.ok(c.vpopmail, 'vpopmail anywhere in the chain reads its keys');
+  assert.deepEqual(serve(['-O', confFile('mech: sasldb,shadow\n')]).mechs, ['sasldb', 'shadow']);
+  assert.equal(serve(['-a', 'shadow,sasldb', '-O', confFile('')]).vpopmail, undefined);
+  assert.throws(() => serve(['-O', confFile('mech: shadow vpopmail\n')]), /needs vpopmail_sql/);
+  assert.throws(() => serve(['-a', 'shadow,foo', '-O', confFile('')]), /-a shadow,foo: unknown mechanism "foo"; supported: shadow, getpwent, sasldb, vpopmail/);
+  assert.throws(() => serve(['-O', confFile('# sources\nmech: shadow pam\n')]), /saslauthd\.conf:2: pam is a saslauthd mechanism Authmux does not serve; supported: /);
+  assert.throws(() => serve(['-a', 'shadow,sasldb,Shadow', '-O', confFile('')]), /-a shadow,sasldb,Shadow: shadow is named twice; each mechanism is asked once/);
+  assert.throws(() => serve(['-O', confFile('mech: sasldb sasldb\n')]), /:1: sasldb is named twice/);
+  assert.throws(() => serve(['-a', ',', '-O', confFile('')]), /-a ,: no mechanism named/);
+  // -a still wins over the key, whole: the file's list is not merged in.
+  assert.deepEqual(serve(['-a', 'sasldb', '-O', confFile('mech: shadow getpwent\n')]).mechs, ['sasldb']);
 });
