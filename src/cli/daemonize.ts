@@ -1,10 +1,24 @@
 import { spawn } from 'node:child_process';
+import { singleExecutable } from '../os/single-executable.js';
 
 /** Marks the detached copy of the daemon; never set by hand. */
 const CHILD_MARK = 'AUTHMUX_DETACHED_CHILD';
 
 export function isDetachedChild(env: NodeJS.ProcessEnv): boolean {
   return env[CHILD_MARK] === '1';
+}
+
+/**
+ * The young-generation size bin/authmux's first line gives node: measured
+ * faster with less memory for the daemon. The single executable takes no
+ * Node flags on its command line, only from NODE_OPTIONS.
+ */
+const SEA_V8_FLAGS = '--max-semi-space-size=1';
+
+/** The same command again: node with its flags and script, or the single executable with only its own arguments. */
+function sameCommand(env: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
+  if (!singleExecutable()) return { args: [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], env };
+  return { args: process.argv.slice(2), env: { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], SEA_V8_FLAGS].filter(Boolean).join(' ') } };
 }
 
 /**
@@ -15,10 +29,11 @@ export function isDetachedChild(env: NodeJS.ProcessEnv): boolean {
  */
 export function runDetached(): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+    const again = sameCommand({ ...process.env, [CHILD_MARK]: '1' });
+    const child = spawn(process.execPath, again.args, {
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-      env: { ...process.env, [CHILD_MARK]: '1' },
+      env: again.env,
     });
     child.once('message', (m: unknown) => {
       const msg = String(m);

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNative } from '../os/native.js';
 import { equalCryptOutput } from './constant-time.js';
 
 // sizeof(struct crypt_data) in libxcrypt; the output string sits at its start.
@@ -22,8 +22,7 @@ let loaded: LibXCrypt | undefined;
 /** Loads libcrypt.so.1 through koffi; throws when either is unavailable. */
 export function loadLibXCrypt(): LibXCrypt {
   if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as { load(name: string): { func(sig: string): CryptRn } };
+  const koffi = requireNative('koffi') as { load(name: string): { func(sig: string): CryptRn } };
   const lib = koffi.load('libcrypt.so.1');
   const cryptRn = lib.func('void *crypt_rn(const void *phrase, const void *setting, void *data, int size)');
   const pool: Buffer[] = [];

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNative } from './native.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -11,8 +11,7 @@ let errno: (() => number) | undefined;
 
 function bind(): Flock {
   if (!flock) {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as { load(name: string): { func(sig: string): Flock }; errno(): number };
+    const koffi = requireNative('koffi') as { load(name: string): { func(sig: string): Flock }; errno(): number };
     flock = koffi.load('libc.so.6').func('int flock(int fd, int op)');
     errno = () => koffi.errno();
   }

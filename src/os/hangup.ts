@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { requireNative } from './native.js';
 
 const POLLHUP = 0x10;
 
@@ -8,8 +8,7 @@ let poll: Poll | undefined;
 
 function bind(): Poll {
   if (!poll) {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as {
+    const koffi = requireNative('koffi') as {
       load(name: string): { func(sig: string): Poll };
       struct(name: string, def: Record<string, string>): unknown;
     };

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { requireNative } from './native.js';
 
 /** The user id of the process at the other end of an accepted Unix socket, or undefined when the kernel cannot say. */
 export type PeerUid = (s: Socket) => number | undefined;
@@ -17,8 +17,7 @@ type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, lengt
  * another. Throws when libc cannot be bound.
  */
 export function loadPeerUid(): PeerUid {
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as { load(name: string): { func(sig: string): GetSockOpt } };
+  const koffi = requireNative('koffi') as { load(name: string): { func(sig: string): GetSockOpt } };
   const getsockopt = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int name, void *value, uint32_t *length)');
   const cred = Buffer.alloc(UCRED_BYTES);
   const length = new Uint32Array(1);

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNative } from './native.js';
 
 /**
  * The libc calls Node lacks, through koffi (the FFI the crypt binding uses):
@@ -30,8 +30,7 @@ interface KoffiLib {
 }
 
 export function loadPosix(): Posix {
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as { load(name: string): KoffiLib; errno(): number };
+  const koffi = requireNative('koffi') as { load(name: string): KoffiLib; errno(): number };
   const libc = koffi.load('libc.so.6');
   const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
   const signal = libc.func('void *signal(int sig, void *handler)');

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNative } from './native.js';
 
 /** A Unix datagram socket that only sends: Node has none of its own, unix-dgram provides it. */
 export interface DatagramSender {
@@ -9,8 +9,7 @@ export interface DatagramSender {
 
 /** Loaded when first needed: most commands never send a datagram. */
 export function openDatagramSender(onError: (err: Error) => void): DatagramSender {
-  const require = createRequire(import.meta.url);
-  const unix = require('unix-dgram') as {
+  const unix = requireNative('unix-dgram') as {
     createSocket(type: 'unix_dgram'): {
       on(ev: 'error', cb: (err: Error) => void): void;
       send(buf: Buffer, offset: number, length: number, path: string, cb?: (err?: Error) => void): void;

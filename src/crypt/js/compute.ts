@@ -1,14 +1,9 @@
-import { createRequire } from 'node:module';
 import bcrypt from 'bcryptjs';
+import unixCryptTD from 'unix-crypt-td-js';
 import { equalSecrets } from '../constant-time.js';
 import { hashFamily } from '../schemes.js';
 import { md5Crypt } from './md5-crypt.js';
 import { shaCrypt } from './sha-crypt.js';
-
-const require = createRequire(import.meta.url);
-// unix-crypt-td-js reads 7 bits of each element: it must be handed the UTF-8
-// bytes, not a JS string, or non-ASCII passwords hash differently from libc.
-const unixCryptTD = require('unix-crypt-td-js') as (pw: number[], salt: string) => string;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -36,6 +31,8 @@ export function verifyInJs(password: Buffer, hash: string): boolean {
     case 'md5crypt':
       return sameHash(md5Crypt(password, hash), hash);
     case 'descrypt': {
+      // unix-crypt-td-js reads 7 bits of each element: it must be handed the UTF-8
+      // bytes, not a JS string, or non-ASCII passwords hash differently from libc.
       const bytes = Array.from(password.subarray(0, 8));
       const end = bytes.indexOf(0);
       return sameHash(unixCryptTD(end < 0 ? bytes : bytes.slice(0, end), hash.slice(0, 2)), hash);

@@ -1,5 +1,19 @@
 import { Worker } from 'node:worker_threads';
+import { embeddedScript, singleExecutable } from '../../os/single-executable.js';
 import type { VerifyAnswer, VerifyJob } from './worker.js';
+
+/** The name scripts/package-sea.sh packs the bundled worker under. */
+const WORKER_ASSET = 'crypt-worker.cjs';
+
+function workerMaker(): () => Worker {
+  // The single executable has no worker.js on disk: it runs the copy packed into it.
+  if (singleExecutable()) {
+    const code = embeddedScript(WORKER_ASSET);
+    return () => new Worker(code, { eval: true });
+  }
+  const url = new URL('./worker.js', import.meta.url);
+  return () => new Worker(url);
+}
 
 interface Pending {
   resolve(ok: boolean): void;
@@ -22,9 +36,9 @@ export class JsCryptPool {
   private nextId = 1;
 
   constructor(size: number) {
-    const url = new URL('./worker.js', import.meta.url);
+    const make = workerMaker();
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url);
+      const w = make();
       w.unref();
       w.on('message', (a: VerifyAnswer) => this.answer(w, a));
       w.on('error', (err) => this.failAll(err));

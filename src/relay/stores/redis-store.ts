@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { TempFail } from '../../errors.js';
 import type { RedisTarget } from '../../config/relay.js';
 import type { Logger } from '../../log.js';
@@ -25,12 +24,10 @@ export class RedisRelayStore implements RelayStore {
   private wasReady = false;
 
   constructor(target: RedisTarget, private readonly prefix: string, private readonly ttlS: number, log: Logger) {
-    const require = createRequire(import.meta.url);
-    const { Redis: RedisClient, Cluster: ClusterClient } = require('ioredis') as typeof import('ioredis');
     const common = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: TIMEOUT_MS, commandTimeout: TIMEOUT_MS, lazyConnect: false };
     this.client = target.kind === 'cluster'
-      ? new ClusterClient(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
-      : new RedisClient(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
+      ? new Cluster(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
+      : new Redis(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
     const url = target.kind === 'cluster' ? `redis-cluster://${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')}` : target.url.replace(/\/\/[^@/]*@/, '//***@'); // never a password in the log
     let down = false;
     this.client.on('error', (err: Error) => {
