@@ -45,3 +45,15 @@ export function processesOf(file: string): number[] {
 export function commOf(pid: number): string {
   return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
 }
+
+/** The parent of a process, from /proc/PID/stat. */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** Processes of `file` not started by another of them: daemons, without the workers a daemon starts (PAM's). */
+export function daemonsOf(file: string): number[] {
+  const all = processesOf(file);
+  return all.filter((pid) => !all.includes(parentOf(pid)));
+}

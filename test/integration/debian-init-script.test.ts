@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../helpers/fixtures.js';
 import { MountNamespace } from '../helpers/mount-namespace.js';
-import { commOf, ensurePackaged, PACKAGED, processesOf } from '../helpers/packaged.js';
+import { commOf, daemonsOf, ensurePackaged, PACKAGED, parentOf, processesOf } from '../helpers/packaged.js';
 import { PrivateAccounts } from '../helpers/private-accounts.js';
 
 /**
@@ -24,8 +25,10 @@ interface Mechanism {
   readonly mounts?: (dir: string) => Array<readonly [string, string]>;
 }
 
-// Another mechanism is one more entry.
-const MECHANISMS: readonly Mechanism[] = [{ mechanisms: 'shadow' }];
+// Another mechanism is one more entry. pam as Debian ships it: testsaslauthd's
+// service (imap) has no file, so /etc/pam.d/other decides, which includes
+// common-auth and common-account: pam_unix over the mounted account files.
+const MECHANISMS: readonly Mechanism[] = [{ mechanisms: 'pam' }, { mechanisms: 'shadow' }];
 
 const RUN_DIR = '/run/saslauthd';
 const USER = 'initscript-user';
@@ -55,10 +58,13 @@ for (const mech of MECHANISMS) {
     };
     const assertOneServing = async () => {
       const pid = await pidFile();
-      assert.deepEqual(processesOf(PACKAGED), [pid], 'exactly one daemon, the one the pid file names');
+      assert.deepEqual(daemonsOf(PACKAGED), [pid], 'exactly one daemon, the one the pid file names');
+      // Any other process of the file is one of its workers (PAM's), started by it.
+      for (const other of processesOf(PACKAGED)) if (other !== pid) assert.equal(parentOf(other), pid);
       assert.equal(commOf(pid!), 'saslauthd');
       const ok = await login(PASSWORD);
       assert.equal(ok.stdout, '0: OK "Success."\n', ok.stderr);
+      if (mech.mechanisms === 'pam') assert.ok(processesOf(PACKAGED).some((p) => parentOf(p) === pid), 'PAM ran in a worker: the packaged file started again');
       return pid!;
     };
 
@@ -131,6 +137,8 @@ for (const mech of MECHANISMS) {
     test('stop leaves no daemon and no pid file; status then exits 3', async () => {
       const r = await initScript('stop');
       assert.match(r.stdout, /Stopping SASL Authentication Daemon: saslauthd\.$/m);
+      // The daemon killed its workers on the way out; the kernel may take a moment to finish them.
+      for (let i = 0; i < 40 && processesOf(PACKAGED).length > 0; i++) await sleep(50);
       assert.deepEqual(processesOf(PACKAGED), []);
       assert.equal(await pidFile(), undefined);
       const status = await initScript('status');

@@ -10,6 +10,7 @@ import { startDaemon, testsaslauthd, type RunningDaemon } from '../helpers/daemo
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { saslpasswd2 } from '../helpers/sasldb.js';
 import { PamServices, SystemAccounts } from '../helpers/system-accounts.js';
 
 const CLIENT = '198.51.100.7;50123';
@@ -23,12 +24,20 @@ async function reply(socket: string, user: string, password: string, service: st
 /** The real saslauthd from sasl2-bin with -a pam, on a run directory of its own. */
 async function startRealSaslauthd(): Promise<{ socket: string; stop(): Promise<void> }> {
   const dir = tempDir('authmux-real-pam-');
-  const proc: ChildProcess = spawn('/usr/sbin/saslauthd', ['-a', 'pam', '-m', dir, '-n', '2', '-d'], { stdio: 'ignore' });
+  // A process group of its own: its forked workers go with it.
+  const proc: ChildProcess = spawn('/usr/sbin/saslauthd', ['-a', 'pam', '-m', dir, '-n', '2', '-d'], { stdio: 'ignore', detached: true });
   const socket = join(dir, 'mux');
   for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
   assert.ok(existsSync(socket), 'the real saslauthd made its socket');
-  // SIGTERM: the master then ends the workers it forked, which SIGKILL would leave behind.
-  return { socket, stop: () => new Promise<void>((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGTERM')))) };
+  return {
+    socket,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return r();
+        proc.once('exit', () => r());
+        process.kill(-proc.pid!, 'SIGKILL');
+      }),
+  };
 }
 
 describe('-a pam through the real libpam and real modules', () => {
@@ -260,5 +269,46 @@ describe('-a pam behind the Dovecot socket', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe('-a pam,sasldb: PAM\'s "user unknown" moves on, its refusals do not', () => {
+  const accounts = new SystemAccounts();
+  const pam = new PamServices();
+  const dir = tempDir('authmux-pam-chain-');
+  let unix: string, sys: string;
+  let d: RunningDaemon;
+
+  before(async () => {
+    sys = await accounts.add('ch', 'system-pass');
+    unix = pam.service('smtp', 'auth required pam_unix.so\naccount required pam_unix.so\n');
+    const sasldb = join(dir, 'sasldb2');
+    saslpasswd2(sasldb, [
+      { user: 'virtual', realm: 'example.com', password: Buffer.from('virtual-pass') },
+      { user: sys, realm: 'example.com', password: Buffer.from('sasldb-pass') },
+    ]);
+    d = await startDaemon({ args: ['-a', 'pam,sasldb'], config: `sasldb_path: ${sasldb}\nsasldb_default_realm: example.com\n` });
+  });
+  after(async () => {
+    await d?.stop();
+    pam.remove();
+    await accounts.remove();
+  });
+
+  test('a system account is PAM\'s; a login PAM does not know is sasldb\'s, with sasldb\'s reply', async () => {
+    assert.equal(await reply(d.socket, sys, 'system-pass', unix), 'OK');
+    assert.equal(await reply(d.socket, 'virtual', 'virtual-pass', unix), 'OK');
+    assert.equal(await reply(d.socket, 'virtual', 'wrong', unix), 'NO', 'sasldb decided: its bare NO');
+    await d.waitForLog(/auth failure: \[user=virtual\] \[service=\S+\] \[realm=\] \[mech=sasldb\]/);
+  });
+
+  test('a wrong password for a system account is final, even when sasldb holds that login with that password', async () => {
+    assert.equal(await reply(d.socket, sys, 'sasldb-pass', unix), 'NO PAM auth error');
+    await d.waitForLog(new RegExp(`auth failure: \\[user=${sys}\\] \\[service=\\S+\\] \\[realm=\\] \\[mech=pam\\] \\[reason=pam_authenticate: Authentication failure`));
+  });
+
+  test('a PAM stack that cannot decide fails the request for now: sasldb is not asked', async () => {
+    const broken = pam.service('broken', 'auth required pam_authmux_no_such_module.so\naccount required pam_permit.so\n');
+    assert.equal(await reply(d.socket, 'virtual', 'virtual-pass', broken), 'NO Temporary failure, try again later');
   });
 });

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireNative } from '../../os/native.js';
 
 /** One PAM transaction's question: the bytes as the client sent them, NUL-free. */
 export interface PamQuestion {
@@ -60,8 +60,7 @@ const cz = (b: Buffer) => Buffer.concat([b, NUL]);
  * is free at once and the caller holds back only the one reply.
  */
 export function loadLibPam(): LibPam {
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as Koffi;
+  const koffi = requireNative('koffi') as Koffi;
   const pam = koffi.load('libpam.so.0');
   const libc = koffi.load('libc.so.6');
   const Message = koffi.struct('authmux_pam_message', { msg_style: 'int', msg: 'const char *' });

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { TempFail } from '../../errors.js';
 import { descendantsOf } from '../../os/process-tree.js';
+import { singleExecutable } from '../../os/single-executable.js';
 import { VerifyQueue } from '../../work-queue.js';
 import type { PamOutcome, PamQuestion } from './libpam.js';
 import { WORKER_FD } from './worker.js';
@@ -29,15 +29,6 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-function isSingleExecutable(): boolean {
-  try {
-    const sea = createRequire(import.meta.url)('node:sea') as { isSea(): boolean };
-    return sea.isSea();
-  } catch {
-    return false;
-  }
-}
-
 /** How a worker process is started. */
 export interface WorkerCommand {
   readonly file: string;
@@ -50,7 +41,7 @@ export interface WorkerCommand {
  * single executable is its own program; otherwise Node runs the same script.
  */
 export function sameProgram(): WorkerCommand {
-  if (isSingleExecutable()) return { file: process.execPath, args: [] };
+  if (singleExecutable()) return { file: process.execPath, args: [] };
   return { file: process.execPath, args: [...process.execArgv, '--max-old-space-size=32', process.argv[1]!] };
 }
 

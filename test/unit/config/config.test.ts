@@ -130,7 +130,7 @@ test('several mechanisms in order: commas and/or spaces in -a and in mech; unkno
   assert.equal(serve(['-a', 'shadow,sasldb', '-O', confFile('')]).vpopmail, undefined);
   assert.throws(() => serve(['-O', confFile('mech: shadow vpopmail\n')]), /needs vpopmail_sql/);
   assert.throws(() => serve(['-a', 'shadow,foo', '-O', confFile('')]), /-a shadow,foo: unknown mechanism "foo"; supported: shadow, getpwent, sasldb, vpopmail/);
-  assert.throws(() => serve(['-O', confFile('# sources\nmech: shadow pam\n')]), /saslauthd\.conf:2: pam is a saslauthd mechanism Authmux does not serve; supported: /);
+  assert.throws(() => serve(['-O', confFile('# sources\nmech: shadow kerberos5\n')]), /saslauthd\.conf:2: kerberos5 is a saslauthd mechanism Authmux does not serve; supported: /);
   assert.throws(() => serve(['-a', 'shadow,sasldb,Shadow', '-O', confFile('')]), /-a shadow,sasldb,Shadow: shadow is named twice; each mechanism is asked once/);
   assert.throws(() => serve(['-O', confFile('mech: sasldb sasldb\n')]), /:1: sasldb is named twice/);
   assert.throws(() => serve(['-a', ',', '-O', confFile('')]), /-a ,: no mechanism named/);
