@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * Every file the daemon (often root) creates or replaces goes through here:
@@ -35,6 +35,26 @@ export function assertPrivateDir(dir: string, what: string, opts: { readonly sti
   while (!existsSync(p) && p !== '/') p = dirname(p);
   const real = realpathSync(p);
   for (const start of real === p ? [p] : [p, real]) checkChain(start, dir, what, opts.sticky === true);
+}
+
+/**
+ * Throws unless `dir`, every directory above it and everything below it is
+ * owned by root or by this user and writable by no one else: code that root
+ * loads from there (a package's .node file) must be code no other user
+ * could have put there.
+ */
+export function assertPrivateTree(dir: string, what: string): void {
+  assertPrivateDir(dir, what);
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    const mode = st.mode & 0o7777;
+    const writableByOthers = (mode & 0o002) !== 0 || ((mode & 0o020) !== 0 && st.gid !== 0);
+    if ((st.uid !== 0 && st.uid !== euid()) || (writableByOthers && !st.isSymbolicLink())) {
+      throw new UnsafePathError(`${what}: refusing ${dir}: ${p} belongs to uid ${st.uid}, mode ${mode.toString(8).padStart(4, '0')}; another user could change what is loaded from it`);
+    }
+    if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
+  };
+  walk(resolve(dir));
 }
 
 function checkChain(start: string, dir: string, what: string, sticky: boolean): void {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -147,3 +148,20 @@ for (const mech of MECHANISMS) {
     });
   });
 }
+
+describe('dist/saslauthd loads native packages only from where no other user could change them', () => {
+  test('a koffi that another user owns, named by AUTHMUX_HOME, stops the start with a line naming it', () => {
+    ensurePackaged();
+    const home = tempDir('authmux-native-');
+    const pkg = join(home, 'node_modules', 'koffi');
+    mkdirSync(pkg, { recursive: true });
+    // What root would run at start, were it loaded.
+    writeFileSync(join(pkg, 'index.js'), `require('fs').writeFileSync(${JSON.stringify(join(home, 'ran'))}, 'loaded')`);
+    writeFileSync(join(pkg, 'package.json'), '{"name":"koffi","main":"index.js"}');
+    chownSync(pkg, 65534, 65534);
+    const r = spawnSync(PACKAGED, ['-d', '-a', 'shadow', '-m', join(home, 'run')], { env: { PATH: process.env['PATH'], AUTHMUX_HOME: home }, timeout: 10_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr.toString(), /native package koffi: refusing .*belongs to uid 65534/);
+    assert.equal(existsSync(join(home, 'ran')), false, 'nothing of it was loaded');
+  });
+});

@@ -312,3 +312,71 @@ describe('-a pam,sasldb: PAM\'s "user unknown" moves on, its refusals do not', (
     assert.equal(await reply(d.socket, 'virtual', 'virtual-pass', broken), 'NO Temporary failure, try again later');
   });
 });
+
+/** A saslauthd client run as nobody (uid 65534): a local user with no trust. */
+const NOBODY_CLIENT = `
+const net = require('node:net');
+const [path, ...fields] = process.argv.slice(2);
+const counted = (xs) => Buffer.concat(xs.flatMap((x) => { const b = Buffer.from(x, 'latin1'); const l = Buffer.alloc(2); l.writeUInt16BE(b.length); return [l, b]; }));
+const s = net.connect(path, () => s.write(counted(fields)));
+let buf = Buffer.alloc(0);
+s.on('data', (c) => { buf = Buffer.concat([buf, c]); if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) { process.stdout.write(buf.toString('latin1', 2, 2 + buf.readUInt16BE(0))); s.destroy(); } });
+s.on('error', (e) => process.stdout.write('error ' + e.code));
+`;
+
+describe('-a pam against a local attacker and a client address it should judge', () => {
+  const accounts = new SystemAccounts();
+  const pam = new PamServices();
+  const base = tempDir('authmux-pam-attack-');
+  chmodSync(base, 0o755);
+  const client = join(base, 'client.cjs');
+  writeFileSync(client, NOBODY_CLIENT, { mode: 0o644 });
+  let byAddress: string, rootok: string, hang: string, unix: string, user: string;
+  let d: RunningDaemon;
+
+  const asNobody = (fields: readonly string[]) =>
+    new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, [client, d.socket, ...fields], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      p.stdout!.on('data', (c: Buffer) => (out += c.toString('latin1')));
+      p.on('close', () => resolve(out));
+    });
+
+  before(async () => {
+    user = await accounts.add('at', 'at-pass', 'SHA512');
+    unix = pam.service('unix', 'auth required pam_unix.so\naccount required pam_unix.so\n');
+    byAddress = pam.service('addr', 'auth required pam_unix.so\naccount required pam_succeed_if.so rhost notin 203.0.113.66\naccount required pam_unix.so\n');
+    rootok = pam.service('rootok', 'auth sufficient pam_rootok.so\nauth required pam_unix.so\naccount required pam_unix.so\n');
+    hang = pam.service('hang', 'auth required pam_exec.so quiet /bin/sleep 120\naccount required pam_permit.so\n');
+    d = await startDaemon({ args: ['-a', 'pam', '-c', '-n', '2', '-m', join(base, 'run')], config: 'pam_timeout: 3\n' });
+  });
+  after(async () => {
+    await d?.stop();
+    pam.remove();
+    await accounts.remove();
+  });
+
+  test('a cached success from one address does not answer for another the stack refuses', async () => {
+    assert.equal(await reply(d.socket, user, 'at-pass', byAddress, '203.0.113.1;25'), 'OK');
+    assert.equal(await reply(d.socket, user, 'at-pass', byAddress, '203.0.113.1;25'), 'OK');
+    assert.equal(await reply(d.socket, user, 'at-pass', byAddress, '203.0.113.66;25'), 'NO PAM acct error');
+  });
+
+  test('a service whose stack lets root in (pam_rootok, as su\'s) is refused: PAM runs as root here', async () => {
+    assert.equal(await reply(d.socket, user, 'not-the-password', rootok), 'NO PAM acct error');
+    assert.equal(await reply(d.socket, user, 'at-pass', rootok), 'NO PAM acct error');
+    assert.equal(await asNobody([user, 'not-the-password', rootok, '']), 'NO');
+    await d.waitForLog(/\[mech=pam\] \[reason=the PAM stack of this service lets root in without a password \(pam_rootok\)\]/);
+  });
+
+  test('a local user holding every worker it may with a hanging stack leaves one for the MTA (root)', async () => {
+    const flood = Array.from({ length: 3 }, () => asNobody([user, 'x', hang, '']));
+    await sleep(300);
+    const started = Date.now();
+    assert.equal(await reply(d.socket, user, 'at-pass', unix), 'OK');
+    const waited = Date.now() - started;
+    const answers = await Promise.all(flood);
+    assert.ok(waited < 2500, `root waited ${waited} ms; the hanging transactions last 3 s`);
+    assert.deepEqual(answers, Array(3).fill('NO Temporary failure, try again later'), 'one at a time, each past pam_timeout');
+  });
+});

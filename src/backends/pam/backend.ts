@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TempFail } from '../../errors.js';
-import { isSafePathComponent } from '../../os/safe-files.js';
 import type { Backend, LookupRequest, PasswordRecord, Verdict, VerifyOptions } from '../types.js';
 import { parsePasswd } from '../unix-files.js';
 import { WatchedFile } from '../watched-file.js';
 import { loadLibPam } from './libpam.js';
 import { verdictOf } from './outcome.js';
 import { PamPool } from './pool.js';
-import { pamServiceFile, readPamStack, stampOf, type PamStack } from './stack.js';
+import { isPamServiceName, PAM_DIRS, pamServiceFile, readPamStack, stampOf, type PamStack } from './stack.js';
 
 export interface PamBackendOptions {
   /** The accounts the checkpassword program and Dovecot's userdb are given (uid, home): system accounts only. */
@@ -17,7 +16,8 @@ export interface PamBackendOptions {
   readonly timeoutMs: number;
   /** How long a cached success may answer under a stack whose modules give no change signal. */
   readonly cacheTtlMs: number;
-  readonly pamDir?: string;
+  /** Where service files are looked for, in order (Linux-PAM's own). */
+  readonly pamDirs?: readonly string[];
   readonly onWorkerLost?: (why: string) => void;
 }
 
@@ -31,27 +31,28 @@ const MAX_DELAY_MS = 10_000;
  * holding a worker.
  */
 export function createPamBackend(o: PamBackendOptions): Backend {
-  const dir = o.pamDir ?? '/etc/pam.d';
+  const dirs = o.pamDirs ?? PAM_DIRS;
   const pool = new PamPool({ size: o.workers, timeoutMs: o.timeoutMs, onWorkerLost: o.onWorkerLost });
   const passwd = new WatchedFile(o.passwdFile, parsePasswd);
   // Keyed by service file, not by the client's service name: at most one entry a file in /etc/pam.d.
   const stacks = new Map<string, { stack: PamStack; stamp: string }>();
 
   const stackOf = (service: string): { stack: PamStack; stamp: string } => {
-    const file = pamServiceFile(dir, service);
-    const known = stacks.get(file);
+    const file = pamServiceFile(dirs, service);
+    const known = stacks.get(file ?? '');
     if (known && stampOf(known.stack.files) === known.stamp) return known;
-    const stack = readPamStack(dir, file);
+    const stack = readPamStack(dirs, file);
     const fresh = { stack, stamp: stampOf(stack.files) };
-    stacks.set(file, fresh);
+    stacks.set(file ?? '', fresh);
     return fresh;
   };
 
   return {
     mech: 'pam',
     async verify(req: LookupRequest, password: Buffer, opts: VerifyOptions): Promise<Verdict> {
-      // Linux-PAM would read "../x" as "x"; a name that is no plain file name is refused before it reaches PAM.
-      if (!isSafePathComponent(req.service)) return { kind: 'fail', code: 'service_disabled', reason: 'service name is not a PAM service file name' };
+      if (!isPamServiceName(req.service)) return { kind: 'fail', code: 'service_disabled', reason: 'service name is not a PAM service file name' };
+      // Read anew whenever a file of the stack changed, so an edit counts at the next request.
+      if (stackOf(req.service).stack.trustsRoot) return { kind: 'fail', code: 'service_disabled', reason: 'the PAM stack of this service lets root in without a password (pam_rootok)' };
       // PAM takes C strings: a NUL would cut the password short and let a prefix match.
       if (password.includes(0)) return { kind: 'fail', code: 'bad_password', reason: 'NUL byte in the password' };
       const user = Buffer.from(req.login, 'latin1');
@@ -71,11 +72,13 @@ export function createPamBackend(o: PamBackendOptions): Backend {
       return { user: pw.name, secret: '*', secretIsPlaintext: false, system: true, mayRelay: true, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
     },
     generation(req: LookupRequest): string | undefined {
-      return isSafePathComponent(req.service) ? stackOf(req.service).stamp : undefined;
+      if (!isPamServiceName(req.service)) return undefined;
+      // The address is part of the entry: a stack may judge it (pam_access, pam_succeed_if rhost, pam_faillock).
+      return `${stackOf(req.service).stamp}|${req.clientIp ?? ''}`;
     },
     cacheLifetimeMs(req: LookupRequest): number | undefined {
       // Asked right after generation() for the same request: the stack it read then is current enough.
-      const known = isSafePathComponent(req.service) ? stacks.get(pamServiceFile(dir, req.service)) : undefined;
+      const known = isPamServiceName(req.service) ? stacks.get(pamServiceFile(dirs, req.service) ?? '') : undefined;
       return known?.stack.fileBacked ? undefined : o.cacheTtlMs;
     },
     check(): string {
@@ -84,7 +87,7 @@ export function createPamBackend(o: PamBackendOptions): Backend {
       } catch (err) {
         throw new TempFail(`libpam cannot be loaded: ${(err as Error).message}`);
       }
-      return `pam: services in ${dir}, ${o.workers} transactions at once, ${o.timeoutMs / 1000} s timeout`;
+      return `pam: services in ${dirs.join(', ')}, ${o.workers} transactions at once, ${o.timeoutMs / 1000} s timeout`;
     },
     close(): void {
       pool.close();

@@ -88,17 +88,23 @@ export function loadLibPam(): LibPam {
     const answers = calloc(count, RESPONSE_SIZE);
     if (!answers) return CONV_ERR;
     const pointers = koffi.decode(msgs, 'void *', count) as unknown[];
+    const given: unknown[] = [];
     for (let i = 0; i < count; i++) {
       const m = koffi.decode(pointers[i], Message) as { msg_style: number; msg: string | null };
       let answer: Buffer | undefined;
       if (m.msg_style === PROMPT_ECHO_OFF) answer = current.password;
       else if (m.msg_style === PROMPT_ECHO_ON) answer = current.user;
       else if (m.msg_style !== ERROR_MSG && m.msg_style !== TEXT_INFO) {
-        // A style we do not know: answering nothing is safer than guessing.
+        // A style we do not know: answering nothing is safer than guessing. What was given is PAM's no more.
+        for (const p of given) free(p);
         free(answers);
         return CONV_ERR;
       }
-      if (answer) koffi.encode(answers, i * RESPONSE_SIZE, 'void *', strdup(cz(answer)));
+      if (answer) {
+        const copy = strdup(cz(answer));
+        given.push(copy);
+        koffi.encode(answers, i * RESPONSE_SIZE, 'void *', copy);
+      }
     }
     koffi.encode(resp, 'void *', answers);
     return 0;

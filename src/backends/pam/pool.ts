@@ -136,15 +136,24 @@ export class PamPool {
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
   private readonly queue: VerifyQueue;
+  /**
+   * Other local users' transactions never hold the last worker: a stack that
+   * hangs (pam_sss against a dead server, which any client can name) would
+   * otherwise keep the MTA's logins waiting for pam_timeout.
+   */
+  private readonly untrusted: VerifyQueue;
   private closed = false;
 
   constructor(private readonly opts: PamPoolOptions) {
     this.queue = new VerifyQueue(opts.size);
+    this.untrusted = new VerifyQueue(Math.max(1, opts.size - 1));
   }
 
+  /** `first`: root or a trusted user asks (the MTA). */
   ask(q: PamQuestion, signal?: AbortSignal, first = false): Promise<PamOutcome> {
     if (this.closed) return Promise.reject(new TempFail('PAM pool closed'));
-    return this.queue.run(() => this.onWorker(q), signal, first);
+    if (first) return this.queue.run(() => this.onWorker(q), signal, true);
+    return this.untrusted.run(() => this.queue.run(() => this.onWorker(q), signal, false), signal);
   }
 
   private async onWorker(q: PamQuestion): Promise<PamOutcome> {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, chmodSync, closeSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assertPrivateDir, isSafePathComponent, openAppend } from '../../../src/os/safe-files.js';
+import { assertPrivateDir, assertPrivateTree, isSafePathComponent, openAppend } from '../../../src/os/safe-files.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 test('openAppend refuses a planted FIFO at once (no hang), a file of another owner and a link', () => {
@@ -40,4 +40,21 @@ test('assertPrivateDir: others-writable refused, sticky only where asked, ancest
 test('a path component: no "/", no leading ".", no control characters, not empty', () => {
   for (const ok of ['alice', 'example.com', 'a-b_c', 'x.']) assert.equal(isSafePathComponent(ok), true, ok);
   for (const bad of ['', '.', '..', '.hidden', 'a/b', '../x', 'a\nb', 'a\x7f']) assert.equal(isSafePathComponent(bad), false, JSON.stringify(bad));
+});
+
+test('assertPrivateTree: a file deep inside that another user owns or may write is refused', () => {
+  const base = join(tempDir(), 'home');
+  const pkg = join(base, 'node_modules', 'koffi', 'build');
+  mkdirSync(pkg, { recursive: true, mode: 0o755 });
+  const node = join(pkg, 'koffi.node');
+  writeFileSync(node, 'x', { mode: 0o644 });
+  assertPrivateTree(join(base, 'node_modules', 'koffi'), 'native package koffi');
+  chmodSync(node, 0o666);
+  assert.throws(() => assertPrivateTree(join(base, 'node_modules', 'koffi'), 'native package koffi'), /koffi\.node belongs to uid 0, mode 0666/);
+  chmodSync(node, 0o644);
+  chownSync(node, 65534, 65534);
+  assert.throws(() => assertPrivateTree(join(base, 'node_modules', 'koffi'), 'native package koffi'), /belongs to uid 65534/);
+  chownSync(node, 0, 0);
+  chownSync(join(base, 'node_modules'), 65534, 65534);
+  assert.throws(() => assertPrivateTree(join(base, 'node_modules', 'koffi'), 'native package koffi'), /belongs to uid 65534/, 'a directory above it counts too');
 });
