@@ -16,3 +16,18 @@ sh scripts/prepare.sh >/dev/null
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
+
+# The real saslauthd and Authmux, both -n 5 with mechanism $MECH, in run
+# directories $W/run-<name>; their PIDs join `pids`.
+start_saslauthd() { # name, extra flags
+  local dir=$W/run-$1; rm -rf "$dir"; mkdir -p "$dir"
+  saslauthd -a "$MECH" -n 5 -m "$dir" ${2:-}
+  for _ in $(seq 50); do [ -S "$dir/mux" ] && [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
+  pids+=("$(cat "$dir/saslauthd.pid")")
+}
+start_authmux() { # name, extra flags
+  local dir=$W/run-$1; rm -rf "$dir"
+  AUTHMUX_CONFIG= bin/authmux saslauthd -f -a "$MECH" -n 5 -m "$dir" ${2:-} 2> "$W/$1.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do [ -S "$dir/mux" ] && break; sleep 0.1; done
+}

@@ -26,22 +26,11 @@ done
 chpasswd -c SHA512 < "$W/pam-users-sha512.txt"
 chpasswd -c YESCRYPT < "$W/pam-users-yescrypt.txt"
 
-start_saslauthd() { # name, extra flags
-  local dir=$W/run-pam-$1; rm -rf "$dir"; mkdir -p "$dir"
-  saslauthd -a pam -n 5 -m "$dir" ${2:-}
-  for _ in $(seq 50); do [ -S "$dir/mux" ] && [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
-  pids+=("$(cat "$dir/saslauthd.pid")")
-}
-start_authmux() { # name, extra flags
-  local dir=$W/run-pam-$1; rm -rf "$dir"
-  AUTHMUX_CONFIG= bin/authmux saslauthd -f -a pam -n 5 -m "$dir" ${2:-} 2> "$W/pam-$1.log" &
-  pids+=("$!")
-  for _ in $(seq 100); do [ -S "$dir/mux" ] && break; sleep 0.1; done
-}
-start_saslauthd sasl
-start_saslauthd sasl-cache "-c -t 3600"
-start_authmux authmux
-start_authmux authmux-cache "-c -t 3600"
+MECH=pam
+start_saslauthd pam-sasl
+start_saslauthd pam-sasl-cache "-c -t 3600"
+start_authmux pam-authmux
+start_authmux pam-authmux-cache "-c -t 3600"
 
 bench() { # label, socket, users, conc
   "$W/saslbench" -q -S "$SERVICE" -s "$2" -u "$3" -c "$4" -d "$DUR" -W "$WARM" -L "$1" | tee -a "$RAW"

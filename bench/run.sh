@@ -25,18 +25,7 @@ done
 printf '%s\n' "${pw_sha[@]}" | chpasswd -c SHA512
 printf '%s\n' "${pw_yes[@]}" | chpasswd -c YESCRYPT
 
-start_saslauthd() { # name, extra flags
-  local dir=$W/run-$1; rm -rf "$dir"; mkdir -p "$dir"
-  saslauthd -a shadow -n 5 -m "$dir" ${2:-}
-  for _ in $(seq 50); do [ -S "$dir/mux" ] && [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
-  pids+=("$(cat "$dir/saslauthd.pid")")
-}
-start_authmux() { # name, extra flags
-  local dir=$W/run-$1; rm -rf "$dir"
-  AUTHMUX_CONFIG= bin/authmux saslauthd -f -a shadow -n 5 -m "$dir" ${2:-} 2> "$W/$1.log" &
-  pids+=("$!")
-  for _ in $(seq 100); do [ -S "$dir/mux" ] && break; sleep 0.1; done
-}
+MECH=shadow
 start_saslauthd sasl
 start_saslauthd sasl-cache "-c -t 3600"
 start_authmux authmux
