@@ -21,6 +21,8 @@ export interface AuthRequest extends LookupRequest {
    * match is a refusal, never tried as a password.
    */
   readonly challengeKind?: ChallengeKind;
+  /** A trusted client asked that this request raise no penalty (Dovecot's no-penalty flag). */
+  readonly noPenalty?: boolean;
 }
 
 export interface AuthenticateOptions {

@@ -1,3 +1,4 @@
+import type { AddressSet } from '../net/address.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -47,6 +48,8 @@ export interface Config {
   readonly sasldbPath: string;
   /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
   readonly sasldbDefaultRealm: string;
+  /** Dovecot's authentication penalty per client address, and the delay of every failure. */
+  readonly penalty: { readonly enabled: boolean; readonly maxMs: number; readonly trusted: AddressSet; readonly failureDelayMs: number };
   /** -a pam: how long a transaction may take, and how long a cached success may answer under stacks with no change signal. */
   readonly pam: { readonly timeoutMs: number; readonly cacheTtlMs: number };
   readonly checkpassword: {
@@ -217,6 +220,7 @@ export function loadConfig(opts: LoadOptions): Config {
       target: debug || logTarget === 'stderr' ? { kind: 'stderr' } : logTarget === 'syslog' ? { kind: 'syslog', path: v.syslog_path } : { kind: 'file', path: logTarget },
       format: v.log_format,
     },
+    penalty: { enabled: v.penalty, maxMs: v.penalty_max, trusted: v.penalty_trusted, failureDelayMs: v.auth_failure_delay },
     requestTimeoutMs: v.request_timeout,
     idleTimeoutMs: v.idle_timeout,
     maxConnections: v.max_connections,

@@ -23,7 +23,10 @@ export function toAuthRequest(login: Buffer, password: Buffer, auth: AuthCommand
   // CRAM-MD5: the "password" is the digest, checked against this challenge alone.
   const base: AuthRequest = challenge ? { ...plain, challenge, challengeKind: 'cram-md5' } : plain;
   const ip = trusted && auth.rip !== undefined ? canonicalIp(auth.rip) : undefined;
-  return ip ? { ...base, clientIp: ip } : base;
+  // Only a trusted client may exempt a request from the penalty (Dovecot's own login processes set it for their internal checks).
+  const noPenalty = trusted && auth.params.has('no-penalty');
+  const withIp = ip ? { ...base, clientIp: ip } : base;
+  return noPenalty ? { ...withIp, noPenalty } : withIp;
 }
 
 /**

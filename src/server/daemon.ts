@@ -1,4 +1,6 @@
 import { auditLine, logResult } from '../auth/audit.js';
+import { PenaltyTable } from '../auth/penalty.js';
+import { PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
 import { AuthChain } from '../auth/chain.js';
 import { createBackends, keepsPlaintext } from '../backends/index.js';
@@ -59,10 +61,24 @@ function dovecotMechanisms(config: Config): readonly OfferedMechanism[] {
   return keepsPlaintext(config) ? [...config.dovecot.mechanisms, CRAM_MD5] : config.dovecot.mechanisms;
 }
 
+/** Dovecot's numbers: 2 s for the first penalty; an address quiet for an hour starts clean. */
+const PENALTY_BASE_MS = 2000;
+const PENALTY_FORGET_MS = 3_600_000;
+/** About 200 bytes an address: an attack from a million addresses keeps this many, some 20 MB. */
+const PENALTY_ENTRIES = 100_000;
+
+function gateFor(config: Config, table: PenaltyTable): PenaltyGate {
+  table.limit(config.penalty.maxMs);
+  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs });
+}
+
 export class Daemon {
   private config: Config;
   private auth: AuthChain;
   private readonly verifier: Verifier;
+  /** Per-address failure counts live as long as the daemon; a reload only changes the rules. */
+  private readonly penalties: PenaltyTable;
+  private gate: PenaltyGate;
   private readonly server: MuxServer<SaslauthdRequest>;
   /** The checkpassword program's door, when checkpassword_socket is set. */
   private readonly door: MuxServer<DoorRequest> | undefined;
@@ -74,6 +90,8 @@ export class Daemon {
 
   private constructor(config: Config, private readonly log: Logger, verifier: Verifier, auth: AuthChain, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
     this.config = config;
+    this.penalties = new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
+    this.gate = gateFor(config, this.penalties);
     this.socketmap = relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
       : undefined;
@@ -168,7 +186,7 @@ export class Daemon {
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.auth;
-    const result = await auth.authenticate(req, { signal: gone, trusted });
+    const { result } = await this.gate.run(req, gone, () => auth.authenticate(req, { signal: gone, trusted }));
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
     if (gone.aborted) return saslauthd.reply(result, result.mech, trusted);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, result.mech, result);
@@ -180,7 +198,7 @@ export class Daemon {
 
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = cpSocket.toAuthRequest(r, trusted);
-    const result = await this.auth.authenticate(req, { needRecord: true, signal: gone, trusted });
+    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted }));
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${result.mech}/checkpassword`, result);
     const reply = cpSocket.replyOf(result, trusted);
@@ -191,7 +209,7 @@ export class Daemon {
 
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
-    const result = await this.auth.authenticate(req, { signal: gone, trusted });
+    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { signal: gone, trusted }));
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
     logResult(this.log, this.config.verbose, req, `${result.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
@@ -245,6 +263,7 @@ export class Daemon {
     }
     this.auth = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
+    this.gate = gateFor(next, this.penalties);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
     this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);

@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AddressSet } from '../net/address.js';
+import type { Decided } from './chain.js';
+import type { PenaltyTable } from './penalty.js';
+import type { AuthRequest } from './types.js';
+
+export interface PenaltyGateOptions {
+  /** Undefined: no per-address penalty (`penalty: no`). */
+  readonly table: PenaltyTable | undefined;
+  /** Addresses never penalised (penalty_trusted: the site's own relays, monitoring). */
+  readonly exempt: AddressSet;
+  /** Every failure's reply waits this long (auth_failure_delay; 0 as saslauthd). */
+  readonly failureDelayMs: number;
+}
+
+/** What the gate counted, for the metrics and the log. */
+export interface GateOutcome {
+  readonly result: Decided;
+  /** How long the request waited for its address's penalty. */
+  readonly penaltyMs: number;
+}
+
+/**
+ * Holds back requests from addresses that keep failing, before they cost a
+ * check, and every failure's reply by auth_failure_delay. A wait is a timer:
+ * it holds no hash worker and blocks no other request, and a client that
+ * hangs up while waiting ends it at once, costing nothing more.
+ */
+export class PenaltyGate {
+  constructor(private readonly opts: PenaltyGateOptions) {}
+
+  async run(req: AuthRequest, signal: AbortSignal | undefined, decide: () => Promise<Decided>): Promise<GateOutcome> {
+    const ip = req.clientIp;
+    const table = ip !== undefined && req.noPenalty !== true && !this.opts.exempt.has(ip) ? this.opts.table : undefined;
+    const penaltyMs = table ? table.delayMs(ip!) : 0;
+    if (penaltyMs > 0 && !(await this.wait(penaltyMs, signal))) {
+      return { result: { kind: 'tempfail', reason: 'client gone while its address was penalised', mech: 'penalty' }, penaltyMs };
+    }
+    const result = await decide();
+    if (result.kind === 'fail') {
+      table?.failed(ip!, req.login, req.password);
+      if (this.opts.failureDelayMs > 0) await this.wait(this.opts.failureDelayMs, signal);
+    } else if (result.kind === 'ok') {
+      table?.succeeded(ip!);
+    }
+    return { result, penaltyMs };
+  }
+
+  /** False when the client left first. */
+  private async wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return false;
+    try {
+      await sleep(ms, undefined, { signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

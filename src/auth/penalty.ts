@@ -1,0 +1,106 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+export interface PenaltyOptions {
+  /** The first penalty; each further failure doubles it. */
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** Addresses remembered at most: an attack from a million addresses stays within this many. */
+  readonly entries: number;
+  /** A quiet address is forgotten after this long. */
+  readonly forgetAfterMs: number;
+}
+
+interface Entry {
+  failures: number;
+  /** Keyed digests of the last user+password pairs tried from here, newest last. */
+  readonly tried: Buffer[];
+}
+
+/** How many recent pairs a repeat is looked for in (Dovecot keeps 10). */
+const REMEMBERED_PAIRS = 10;
+const DIGEST_BYTES = 8;
+
+/**
+ * The key an address is counted under: IPv4 as it is, IPv6 by its /48,
+ * the block one site gets, so an attacker cannot step through the
+ * addresses of its own network to start each guess with a clean slate.
+ */
+export function penaltyKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  const groups = expandIpv6(ip);
+  return groups ? `${groups.slice(0, 3).join(':')}::/48` : ip;
+}
+
+function expandIpv6(ip: string): string[] | undefined {
+  const halves = ip.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
+  return groups.length === 8 ? groups.map((g) => (parseInt(g, 16) || 0).toString(16)) : undefined;
+}
+
+/**
+ * Dovecot's authentication penalty: consecutive failures from one address
+ * make its next requests wait 2 s, 4 s, 8 s... up to a cap; a success
+ * clears it. A failure that repeats a user+password pair tried lately from
+ * the same address (a phone retrying a stale password) does not raise it.
+ * Pairs are kept as keyed, truncated digests under a key made at start:
+ * nothing here yields a password.
+ */
+export class PenaltyTable {
+  private readonly key = randomBytes(32);
+  private readonly table: LRUCache<string, Entry>;
+
+  private maxMs: number;
+
+  constructor(private readonly opts: PenaltyOptions) {
+    this.maxMs = opts.maxMs;
+    this.table = new LRUCache<string, Entry>({ max: opts.entries, ttl: opts.forgetAfterMs, updateAgeOnGet: false });
+  }
+
+  /** How long a request from `ip` waits before it is checked. */
+  delayMs(ip: string): number {
+    const e = this.table.get(penaltyKey(ip));
+    if (!e || e.failures === 0) return 0;
+    return Math.min(this.opts.baseMs * 2 ** Math.min(e.failures - 1, 30), this.maxMs);
+  }
+
+  /** A reload may change the cap; the counts stay. */
+  limit(maxMs: number): void {
+    this.maxMs = maxMs;
+  }
+
+  failed(ip: string, login: string, password: Buffer): void {
+    const k = penaltyKey(ip);
+    const digest = createHmac('sha256', this.key).update(login, 'latin1').update('\0').update(password).digest().subarray(0, DIGEST_BYTES);
+    const e = this.table.get(k) ?? { failures: 0, tried: [] };
+    if (e.tried.some((d) => d.equals(digest))) {
+      this.table.set(k, e);
+      return;
+    }
+    e.tried.push(digest);
+    if (e.tried.length > REMEMBERED_PAIRS) e.tried.shift();
+    e.failures++;
+    this.table.set(k, e);
+  }
+
+  succeeded(ip: string): void {
+    this.table.delete(penaltyKey(ip));
+  }
+
+  /** Failures counted for the address's key now (the control command shows them). */
+  failures(ip: string): number {
+    return this.table.get(penaltyKey(ip))?.failures ?? 0;
+  }
+
+  clear(ip: string): boolean {
+    return this.table.delete(penaltyKey(ip));
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeRequest } from '../../src/protocol/saslauthd.js';
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { EtcTree, tempDir } from '../helpers/fixtures.js';
+import { rawExchange, replyString } from '../helpers/raw-client.js';
+
+/** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
+async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
+  const started = Date.now();
+  const r = await rawExchange(socket, encodeRequest([user, password, 'smtp', '', `${ip};25`]), { timeoutMs: 30_000 });
+  return { reply: r.kind === 'reply' ? replyString(r.bytes) : r.kind, ms: Date.now() - started };
+}
+
+function users(): EtcTree {
+  const etc = new EtcTree(join(tempDir('authmux-penalty-'), 'root'));
+  etc.addUser({ name: 'alice', uid: 5101 });
+  etc.addUser({ name: 'mallory', uid: 5102 });
+  etc.chpasswd('SHA512', [['alice', 'alice-pass'], ['mallory', 'mallory-pass']]);
+  return etc;
+}
+
+describe('per-address penalty on the saslauthd socket', () => {
+  let d: RunningDaemon;
+  const etc = users();
+  before(async () => {
+    d = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_max: 4\n` });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  test('consecutive failures from one address delay its next requests 2 s, then 4 s (the cap here); a success clears it', async () => {
+    const ip = '192.0.2.10';
+    assert.ok((await login(d.socket, 'alice', 'guess-1', ip)).ms < 1500);
+    const second = await login(d.socket, 'alice', 'guess-2', ip);
+    assert.equal(second.reply, 'NO Incorrect password');
+    assert.ok(second.ms >= 1900, `waited ${second.ms} ms`);
+    const third = await login(d.socket, 'alice', 'guess-3', ip);
+    assert.ok(third.ms >= 3900, `waited ${third.ms} ms`);
+    const right = await login(d.socket, 'alice', 'alice-pass', ip);
+    assert.equal(right.reply, 'OK');
+    assert.ok(right.ms >= 3900, 'the right password waited its turn too');
+    assert.ok((await login(d.socket, 'alice', 'guess-4', ip)).ms < 1500, 'the success cleared the address');
+  });
+
+  test('a client retrying one stale password is not made to wait longer and longer', async () => {
+    const ip = '192.0.2.11';
+    await login(d.socket, 'alice', 'old-pass', ip);
+    const a = await login(d.socket, 'alice', 'old-pass', ip);
+    const b = await login(d.socket, 'alice', 'old-pass', ip);
+    assert.ok(a.ms >= 1900 && b.ms >= 1900, 'the first failure counts');
+    assert.ok(b.ms < 3500, `the repeats did not raise it (${b.ms} ms)`);
+  });
+
+  test('2,000 wrong passwords from 200 addresses: a right user from a clean address, every 100 ms, is never held back', async () => {
+    let attacking = true;
+    const attackers = Array.from({ length: 200 }, async (_, i) => {
+      const ip = `203.0.113.${i + 1}`;
+      for (let n = 0; n < 10; n++) assert.equal((await login(d.socket, 'mallory', `guess-${i}-${n}`, ip)).reply, 'NO Incorrect password');
+    });
+    const attack = Promise.all(attackers).finally(() => (attacking = false));
+    const honest: number[] = [];
+    while (attacking) {
+      const r = await login(d.socket, 'alice', 'alice-pass', '198.51.100.200');
+      assert.equal(r.reply, 'OK');
+      honest.push(r.ms);
+      await sleep(100);
+    }
+    await attack;
+    assert.ok(honest.length > 20, `${honest.length} honest logins during the attack`);
+    assert.ok(Math.max(...honest) < 1500, `the slowest honest login took ${Math.max(...honest)} ms; a penalty is 2 s`);
+  });
+});
+
+describe('penalty: no, and trusted addresses', () => {
+  let d: RunningDaemon;
+  const etc = users();
+  before(async () => {
+    d = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_trusted: 198.51.100.0/24\n` });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  test('an address in penalty_trusted fails as often as it likes without waiting', async () => {
+    for (let n = 0; n < 3; n++) assert.ok((await login(d.socket, 'alice', `g${n}`, '198.51.100.7')).ms < 1500);
+  });
+
+  test('off, nothing waits', async () => {
+    const off = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty: no\n` });
+    try {
+      for (let n = 0; n < 3; n++) assert.ok((await login(off.socket, 'alice', `g${n}`, '192.0.2.99')).ms < 1500);
+    } finally {
+      await off.stop();
+    }
+  });
+});
