@@ -80,6 +80,8 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   }
   if (child) reportToParent('ready');
 
+  // The configuration in force: a reload replaces it, and the log is reopened by its log_target.
+  let current = config;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {
@@ -107,8 +109,18 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
         if (next.action !== 'serve') return;
         await daemon.reload(next.config);
         log.swap(logFor(next.config));
+        current = next.config;
       };
       reload().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`));
+    });
+    // logrotate's postrotate: the file moved away is closed, and log_target is opened anew.
+    process.on('SIGUSR1', () => {
+      try {
+        log.swap(logFor(current));
+        log.info('SIGUSR1: log reopened');
+      } catch (err) {
+        log.error(`SIGUSR1: log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
+      }
     });
   });
 }

@@ -15,6 +15,8 @@ import { PamServices, SystemAccounts } from '../helpers/system-accounts.js';
 
 const CLIENT = '198.51.100.7;50123';
 const PROBE = writeProbe();
+/** PAM is the subject here; the per-address penalty (its own tests) would hold back the many failures from one address. */
+const NO_PENALTY = 'penalty: no\n';
 
 async function reply(socket: string, user: string, password: string, service: string, client = CLIENT): Promise<string> {
   const r = await rawExchange(socket, encodeRequest([user, password, service, '', client]), { timeoutMs: 20_000 });
@@ -77,7 +79,7 @@ describe('-a pam through the real libpam and real modules', () => {
     slow = pam.service('slow', 'auth optional pam_faildelay.so delay=3000000\nauth required pam_unix.so nodelay\naccount required pam_unix.so\n');
     permit = pam.service('permit', 'auth required pam_permit.so\naccount required pam_permit.so\n');
 
-    d = await startDaemon({ args: ['-a', 'pam', '-n', '2'], config: 'pam_timeout: 2\n' });
+    d = await startDaemon({ args: ['-a', 'pam', '-n', '2'], config: `pam_timeout: 2\n${NO_PENALTY}` });
   });
   after(async () => {
     await d?.stop();
@@ -211,7 +213,7 @@ describe('-a pam with the cache on (-c)', () => {
     const recorder = join(dir, 'record.sh');
     writeFileSync(recorder, `#!/bin/sh\necho asked >> ${seen}\n[ "$(tr -d '\\000')" = exec-pass ]\n`, { mode: 0o755 });
     exec = pam.service('exec', `auth required pam_exec.so expose_authtok quiet ${recorder}\naccount required pam_permit.so\n`);
-    d = await startDaemon({ args: ['-a', 'pam', '-c', '-V'], config: 'pam_cache_ttl: 1\n' });
+    d = await startDaemon({ args: ['-a', 'pam', '-c', '-V'], config: `pam_cache_ttl: 1\n${NO_PENALTY}` });
   });
   after(async () => {
     await d?.stop();
@@ -249,7 +251,7 @@ describe('-a pam behind the Dovecot socket', () => {
   before(async () => {
     user = await accounts.add('dv', 'dv-pass');
     unix = pam.service('smtp', 'auth required pam_unix.so\naccount required pam_unix.so\n');
-    d = await startDaemon({ args: ['-a', 'pam'], config: `dovecot_socket: ${join(dir, 'auth')}\n` });
+    d = await startDaemon({ args: ['-a', 'pam'], config: `dovecot_socket: ${join(dir, 'auth')}\n${NO_PENALTY}` });
   });
   after(async () => {
     await d?.stop();
@@ -287,7 +289,7 @@ describe('-a pam,sasldb: PAM\'s "user unknown" moves on, its refusals do not', (
       { user: 'virtual', realm: 'example.com', password: Buffer.from('virtual-pass') },
       { user: sys, realm: 'example.com', password: Buffer.from('sasldb-pass') },
     ]);
-    d = await startDaemon({ args: ['-a', 'pam,sasldb'], config: `sasldb_path: ${sasldb}\nsasldb_default_realm: example.com\n` });
+    d = await startDaemon({ args: ['-a', 'pam,sasldb'], config: `sasldb_path: ${sasldb}\nsasldb_default_realm: example.com\n${NO_PENALTY}` });
   });
   after(async () => {
     await d?.stop();
@@ -348,7 +350,7 @@ describe('-a pam against a local attacker and a client address it should judge',
     byAddress = pam.service('addr', 'auth required pam_unix.so\naccount required pam_succeed_if.so rhost notin 203.0.113.66\naccount required pam_unix.so\n');
     rootok = pam.service('rootok', 'auth sufficient pam_rootok.so\nauth required pam_unix.so\naccount required pam_unix.so\n');
     hang = pam.service('hang', 'auth required pam_exec.so quiet /bin/sleep 120\naccount required pam_permit.so\n');
-    d = await startDaemon({ args: ['-a', 'pam', '-c', '-n', '2', '-m', join(base, 'run')], config: 'pam_timeout: 3\n' });
+    d = await startDaemon({ args: ['-a', 'pam', '-c', '-n', '2', '-m', join(base, 'run')], config: `pam_timeout: 3\n${NO_PENALTY}` });
   });
   after(async () => {
     await d?.stop();
