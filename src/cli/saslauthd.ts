@@ -1,3 +1,4 @@
+import { SystemdNotifier } from '../os/sd-notify.js';
 import { parseSaslauthdArgs, SUPPORTED_MECHS, type Config } from '../config/config.js';
 import { ConfigError } from '../config/errors.js';
 import { createLogger, SwitchableLogger, type Logger } from '../log.js';
@@ -79,6 +80,9 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (child) reportToParent('ready');
+  const systemd = new SystemdNotifier(process.env, (err) => log.warn(`systemd notify: ${err.message}`));
+  const status = () => `${daemon.served} logins decided`;
+  systemd.ready(status);
 
   // The configuration in force: a reload replaces it, and the log is reopened by its log_target.
   let current = config;
@@ -88,9 +92,11 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${sig}: stopping`);
+      systemd.stopping();
       daemon.stop().then(
         () => {
           log.info('stopped');
+          systemd.close();
           log.close();
           resolve(0);
         },
@@ -111,7 +117,11 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
         log.swap(logFor(next.config));
         current = next.config;
       };
-      reload().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`));
+      systemd.reloading();
+      reload()
+        .catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`))
+        // Ready again either way: a reload that failed leaves the old configuration serving.
+        .finally(() => systemd.send('READY=1', `STATUS=${status()}`));
     });
     // logrotate's postrotate: the file moved away is closed, and log_target is opened anew.
     process.on('SIGUSR1', () => {

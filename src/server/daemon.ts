@@ -26,7 +26,8 @@ import { ConnectionLimits, descriptorShortfall } from './connection-limits.js';
 import { MuxServer } from './mux-server.js';
 import { loadPeerUid, type PeerUid } from '../os/peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
-import { claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
+import { adoptActivated, claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
+import { activatedSockets } from '../os/socket-activation.js';
 
 async function buildChain(config: Config, verifier: Verifier, log: Logger): Promise<AuthChain> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
@@ -70,6 +71,30 @@ const PENALTY_ENTRIES = 100_000;
 function gateFor(config: Config, table: PenaltyTable): PenaltyGate {
   table.limit(config.penalty.maxMs);
   return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs });
+}
+
+/**
+ * Sockets systemd passed (authmux.socket), by FileDescriptorName=: each
+ * takes the place of the path its key names. A name with no place here, or
+ * whose key is unset, is said in the log and left alone.
+ */
+function adoptActivatedSockets(config: Config, log: Logger): void {
+  const places: Record<string, string | undefined> = {
+    mux: config.socketPath,
+    dovecot: config.dovecot.socket,
+    'dovecot-userdb': config.dovecotUserdbSocket,
+    'relay-socketmap': config.relay.socketmap,
+    checkpassword: config.checkpassword.socket,
+  };
+  for (const [name, fd] of activatedSockets(process.env)) {
+    const path = places[name];
+    if (path === undefined) {
+      log.warn(`socket activation: fd ${fd} is named ${name}, which names no socket this configuration serves; left alone`);
+      continue;
+    }
+    adoptActivated(path, fd);
+    log.info(`socket activation: ${name} (${path}) on fd ${fd}`);
+  }
 }
 
 export class Daemon {
@@ -146,6 +171,7 @@ export class Daemon {
   static async start(config: Config, log: Logger): Promise<Daemon> {
     for (const w of config.warnings) log.warn(w);
     ensureRunDir(config.runDir);
+    adoptActivatedSockets(config, log);
     await claimSocketPath(config.socketPath, config.pidFile);
     const verifier = createVerifier({
       engine: config.cryptEngine,
@@ -183,7 +209,11 @@ export class Daemon {
     return d;
   }
 
+  /** Logins decided since start, on every door: systemd's STATUS line shows it. */
+  served = 0;
+
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    this.served++;
     const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.auth;
     const { result } = await this.gate.run(req, gone, () => auth.authenticate(req, { signal: gone, trusted }));
@@ -197,6 +227,7 @@ export class Daemon {
   }
 
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    this.served++;
     const req = cpSocket.toAuthRequest(r, trusted);
     const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted }));
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
@@ -208,6 +239,7 @@ export class Daemon {
   }
 
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+    this.served++;
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
     const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { signal: gone, trusted }));
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);

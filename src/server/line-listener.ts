@@ -6,7 +6,7 @@ import { LineReader, MAX_LINE_BYTES } from '../protocol/dovecot-auth.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { InFlight } from './in-flight.js';
-import { claimSocketPath, listenUnix, removeQuietly } from './run-dir.js';
+import { claimSocketPath, isActivated, listenUnix, removeQuietly } from './run-dir.js';
 import { ThrottledWarning } from './throttled-warning.js';
 
 /** Requests one connection may have open at once; Postfix has one, Dovecot's login processes a few dozen. */
@@ -75,7 +75,7 @@ export abstract class LineListener<O extends LineListenerOptions> {
     const { uid, gid } = this.opts.owner;
     // Until this, the socket is the daemon's own with the mode asked for: nobody else could connect in between.
     // lchown: the run directory is checked private, and a link at the path is never followed.
-    if (uid !== -1 || gid !== -1) lchownSync(this.opts.socketPath, uid, gid);
+    if ((uid !== -1 || gid !== -1) && !isActivated(this.opts.socketPath)) lchownSync(this.opts.socketPath, uid, gid);
   }
 
   protected drop(s: Socket, why: string): false {

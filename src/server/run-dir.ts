@@ -35,6 +35,8 @@ function probe(path: string): Promise<'live' | 'dead'> {
  * we refuse to steal it; anything that is not a socket is never deleted.
  */
 export async function claimSocketPath(path: string, pidFile?: string): Promise<void> {
+  // systemd's own socket, live and listening: nothing to claim.
+  if (activated.has(path)) return;
   assertPrivateDir(dirname(path), `socket ${path}`);
   let st;
   try {
@@ -65,6 +67,17 @@ export function writePidFile(path: string): void {
  * put at the path in between.
  */
 export function listenUnix(server: Server, path: string, mode: number): Promise<void> {
+  const fd = activated.get(path);
+  if (fd !== undefined) {
+    // systemd made the socket, with the unit's SocketMode=: listen on what it passed.
+    return new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
   return new Promise<void>((resolve, reject) => {
     const old = process.umask(~mode & 0o777);
     try {
@@ -83,8 +96,22 @@ export function listenUnix(server: Server, path: string, mode: number): Promise<
   });
 }
 
+/** Socket paths whose listening socket systemd passed (socket activation), and its fd. */
+const activated = new Map<string, number>();
+
+/** From now on `path` is served on `fd`: not claimed, not bound, and not removed at stop (systemd owns it). */
+export function adoptActivated(path: string, fd: number): void {
+  activated.set(path, fd);
+}
+
+/** Whether systemd made the socket at `path` (its owner and mode are then the unit's). */
+export function isActivated(path: string): boolean {
+  return activated.has(path);
+}
+
 /** Removes a file we created, ignoring that it may already be gone. */
 export function removeQuietly(path: string): void {
+  if (activated.has(path)) return;
   try {
     unlinkSync(path);
   } catch {
