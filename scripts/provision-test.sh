@@ -16,6 +16,7 @@ packages=(
   libcrypt1     # libxcrypt, loaded at run time
   ucspi-tcp     # tcpserver, tcprules: the checkpassword chain and the relay cdb
   dovecot-core  # Dovecot 2.3: checkpassword as its passdb
+  dovecot-imapd # Dovecot's IMAP server: the server -a rimap asks (plain, STARTTLS, IMAPS)
   postfix       # a private instance asks the relay socketmap; postmap reads the text map
   swaks         # the SMTP client that tries to relay
   redis-server  # the shared relay store (tests use their own key prefixes)

@@ -23,6 +23,7 @@ const MECHANISMS: Record<Mech, Open> = {
       cacheTtlMs: c.pam.cacheTtlMs,
       onWorkerLost: (why) => log.warn(`PAM worker lost: ${why}`),
     }),
+  rimap: async (c) => (await import('./rimap/backend.js')).createRimapBackend({ server: c.rimap!, passwdFile: c.passwdFile, concurrency: c.cryptConcurrency }),
 };
 
 /**

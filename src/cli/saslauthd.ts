@@ -17,7 +17,8 @@ const USAGE = `usage: authmux saslauthd [options]
   -l           accepted for compatibility (no accept lock is needed)
   -m dir       run directory, absolute (default /var/run/saslauthd); socket <dir>/mux
   -n N         hash verifications run at once (default 5; 0 = one per CPU)
-  -O file      configuration file (else $AUTHMUX_CONFIG, else /etc/saslauthd.conf)
+  -O file      configuration file (else $AUTHMUX_CONFIG, else /etc/saslauthd.conf);
+               with -a rimap, as saslauthd: the IMAP server, host[/port]
   -r           combine realm: check "login@realm" when the realm is not empty
   -s KB        cache size in kilobytes (about ${1024 / 100 | 0} entries a KB)
   -t sec       cache entry lifetime in seconds (default 28800)

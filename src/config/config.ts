@@ -9,16 +9,17 @@ import { getopt } from './getopt.js';
 import { BYTES_PER_CACHE_ENTRY, KEYS, readKeys, type Setting } from './keys.js';
 import { parseInteger, parseWords } from './values.js';
 import { buildRelayConfig, type RelayConfig } from './relay.js';
+import { buildRimapConfig, type RimapConfig } from './rimap.js';
 import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
 /** saslauthd's option string, plus -f from its unreleased master. */
 export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
-export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail', 'pam'] as const;
+export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail', 'pam', 'rimap'] as const;
 export type Mech = (typeof SUPPORTED_MECHS)[number];
 /** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
-const FOREIGN_MECHS = ['ldap', 'kerberos5', 'rimap', 'httpform', 'sia', 'dce'];
+const FOREIGN_MECHS = ['ldap', 'kerberos5', 'httpform', 'sia', 'dce'];
 
 export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
 /** Which hash verifier: libxcrypt when it loads, the pure-JS fallbacks, or either (auto). */
@@ -76,6 +77,8 @@ export interface Config {
   readonly dovecotUserdbSocket: string | undefined;
   /** Present when vpopmail is one of the mechanisms. */
   readonly vpopmail: VpopmailConfig | undefined;
+  /** Present when rimap is one of the mechanisms. */
+  readonly rimap: RimapConfig | undefined;
   /** POP-before-SMTP: which logins open relay, where grants are kept and who is told. */
   readonly relay: RelayConfig;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
@@ -134,6 +137,8 @@ export interface FlagSettings {
   readonly cacheEnabled?: boolean;
   readonly cacheTtlMs?: number;
   readonly cacheKilobytes?: number;
+  /** -O when -a names rimap: the IMAP server, host[/port], as saslauthd reads it. */
+  readonly rimapServer?: string;
 }
 
 export interface LoadOptions {
@@ -209,6 +214,7 @@ export function loadConfig(opts: LoadOptions): Config {
     },
     dovecotUserdbSocket: v.dovecot_userdb_socket,
     vpopmail: mechs.includes('vpopmail') ? buildVpopmailConfig(v, whereOf) : undefined,
+    rimap: mechs.includes('rimap') ? buildRimapConfig(v, whereOf, flags.rimapServer, warnings) : undefined,
     relay: buildRelayConfig(v, whereOf),
     cache: {
       enabled: flags.cacheEnabled === true || v.cache,
@@ -246,11 +252,15 @@ export function parseSaslauthdArgs(argv: readonly string[], env: NodeJS.ProcessE
   const n = str('n');
   const t = str('t');
   const s = str('s');
+  const mech = str('a');
+  // saslauthd's -O is the mechanism's option: for rimap the IMAP server, for the others a file.
+  const rimapServer = mech !== undefined && parseWords(mech.toLowerCase()).includes('rimap') ? str('O') : undefined;
   const config = loadConfig({
-    file: str('O'),
+    file: rimapServer === undefined ? str('O') : undefined,
     env,
     flags: {
-      mech: str('a'),
+      mech,
+      rimapServer,
       runDir,
       foreground: flag('f') === true,
       debug: flag('d') === true,

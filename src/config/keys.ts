@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { AddressSet } from '../net/address.js';
 import { ConfigError } from './errors.js';
 import { parseRedisTarget } from './redis-target.js';
+import { parseRimapServer, type RimapServer } from './rimap.js';
 import { parseSqlUrl } from './sql-connection.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../protocol/sasl-mechanisms.js';
@@ -48,13 +49,18 @@ export const BYTES_PER_CACHE_ENTRY = 100;
  * saslauthd.conf.example lists exactly these keys (a test holds the two together).
  */
 export const KEYS = {
-  mech: key('password sources, as -a: shadow, getpwent, sasldb, vpopmail, pam; several (shadow sasldb) are asked in that order, the next only when the user is unknown to the ones before', (v) => v.toLowerCase(), none as () => string | undefined),
+  mech: key('password sources, as -a: shadow, getpwent, sasldb, vpopmail, pam, rimap; several (shadow sasldb) are asked in that order, the next only when the user is unknown to the ones before', (v) => v.toLowerCase(), none as () => string | undefined),
   passwd_file: key('the passwd file shadow and getpwent read', path, () => '/etc/passwd'),
   shadow_file: key('the shadow file shadow reads', path, () => '/etc/shadow'),
   sasldb_path: key('the sasldb (Berkeley DB or text)', path, () => '/etc/sasldb2'),
   sasldb_default_realm: key('the realm an empty request realm stands for', text, () => hostname().split('.')[0]!),
   pam_timeout: key('seconds a PAM transaction may take before it is a temporary failure (its worker is killed)', seconds(100), () => 30_000),
   pam_cache_ttl: key('seconds a cached PAM success may answer when the stack has modules other than pam_unix and friends', seconds(1000), () => 60_000),
+  rimap_server: key('the IMAP server rimap asks, host[/port] (as saslauthd\'s -O, which wins); port 143, or 993 with imaps', (v, w) => parseRimapServer(v, w), none as () => RimapServer | undefined),
+  rimap_tls: key('none (as saslauthd), starttls or imaps; with TLS the server\'s certificate and name are checked', choice(['none', 'starttls', 'imaps'] as const), () => 'none' as const),
+  rimap_tls_cacert_file: key('PEM file of the CAs the IMAP server\'s certificate must chain to (default: the system\'s store)', path, none as () => string | undefined),
+  rimap_timeout: key('seconds one IMAP check may take in all (lookup, connect, TLS, LOGIN); then a temporary failure', seconds(100), () => 30_000),
+  rimap_cache_ttl: key('seconds a cached rimap success may answer (the server gives no change signal)', seconds(1000), () => 60_000),
   cache: key('yes: cache successful logins (as -c)', yesNo, () => false),
   cache_ttl: key('seconds a cache entry lives (as -t)', seconds(1000), () => 28_800_000),
   cache_size: key('cache entries (-s gives kilobytes instead)', count(1, 100_000_000), () => 10_000),

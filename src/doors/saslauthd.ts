@@ -1,6 +1,6 @@
 import type { AuthRequest, Result } from '../auth/types.js';
 import { canonicalIp } from '../net/address.js';
-import { clientAddrText, encodeReply, REPLY_BARE_NO, REPLY_FAIL, REPLY_FAIL_PAM, REPLY_TEMPFAIL, type SaslauthdRequest } from '../protocol/saslauthd.js';
+import { clientAddrText, encodeReply, REPLY_BARE_NO, REPLY_FAIL, REPLY_FAIL_PAM, REPLY_FAIL_RIMAP, REPLY_OK_RIMAP, REPLY_TEMPFAIL, type SaslauthdRequest } from '../protocol/saslauthd.js';
 
 export { SASLAUTHD_CODEC as codec } from '../protocol/saslauthd.js';
 
@@ -29,9 +29,10 @@ const BARE_NO = new Set(['sasldb']);
 export function reply(result: Result, mech: string, trusted = true): Buffer {
   switch (result.kind) {
     case 'ok':
-      return encodeReply('OK');
+      return encodeReply(mech === 'rimap' && !result.cached ? REPLY_OK_RIMAP : 'OK');
     case 'fail':
       if (BARE_NO.has(mech) || !trusted) return encodeReply(REPLY_BARE_NO);
+      if (mech === 'rimap') return encodeReply(REPLY_FAIL_RIMAP);
       return encodeReply((mech === 'pam' ? REPLY_FAIL_PAM : REPLY_FAIL)[result.code]);
     case 'tempfail':
       return encodeReply(REPLY_TEMPFAIL);

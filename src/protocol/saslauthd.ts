@@ -96,6 +96,12 @@ export const REPLY_FAIL_PAM = {
   password_expired: 'NO PAM acct error',
   service_disabled: 'NO PAM acct error',
 } as const;
+/**
+ * saslauthd's rimap mechanism (auth_rimap.c) has words of its own for yes
+ * and no; a yes from saslauthd's cache is its plain OK.
+ */
+export const REPLY_OK_RIMAP = 'OK remote authentication successful';
+export const REPLY_FAIL_RIMAP = 'NO remote server rejected your credentials';
 export const REPLY_TEMPFAIL = 'NO Temporary failure, try again later';
 /** What saslauthd's sasldb mechanism answers for any refusal: it gives no reason. */
 export const REPLY_BARE_NO = 'NO';

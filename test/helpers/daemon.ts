@@ -26,6 +26,8 @@ export interface DaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Log to this file (config log_target, -f) instead of stderr (-d); logs() and waitForLog() read it. */
   readonly logFile?: string;
+  /** A command the daemon is started through (nsenter into a namespace...). */
+  readonly launcher?: readonly string[];
 }
 
 /** Starts `authmux saslauthd -d` in its own run directory and waits for its socket. */
@@ -35,8 +37,12 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<RunningDaem
   const runDir = mIdx >= 0 ? opts.args![mIdx + 1]! : join(dir, 'run');
   const configFile = join(dir, 'saslauthd.conf');
   writeFileSync(configFile, (opts.config ?? '') + (opts.logFile ? `\nlog_target: ${opts.logFile}\n` : ''));
-  const args = ['saslauthd', opts.logFile ? '-f' : '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), '-O', configFile, ...(opts.args ?? [])];
-  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  // A caller that gives -O itself means rimap's IMAP server: the file then goes by AUTHMUX_CONFIG.
+  const ownO = opts.args?.includes('-O') === true;
+  const args = ['saslauthd', opts.logFile ? '-f' : '-d', ...(mIdx >= 0 ? [] : ['-m', runDir]), ...(ownO ? [] : ['-O', configFile]), ...(opts.args ?? [])];
+  const env = { ...process.env, ...(ownO ? { AUTHMUX_CONFIG: configFile } : {}), ...opts.env };
+  const [cmd, ...pre] = [...(opts.launcher ?? []), BIN];
+  const proc = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdio = '';
   proc.stderr!.on('data', (c: Buffer) => (stdio += c.toString()));
   proc.stdout!.on('data', (c: Buffer) => (stdio += c.toString()));

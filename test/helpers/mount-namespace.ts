@@ -26,6 +26,11 @@ export class MountNamespace {
     return new MountNamespace(holder);
   }
 
+  /** The command prefix that starts a program inside, keeping its environment. */
+  get enter(): string[] {
+    return ['nsenter', '-t', String(this.holder.pid), '-m', '--'];
+  }
+
   /** Runs a program inside, with exactly `env` as its environment. */
   run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }): Promise<Result> {
     return new Promise((resolve) => {

@@ -28,3 +28,17 @@ test('results map to saslauthd\'s exact reply texts', () => {
   assert.match(replyText({ kind: 'tempfail', reason: 'x' }, false), /^NO Temporary failure/);
   assert.match(replyText({ kind: 'tempfail', reason: 'x' }, true), /^NO Temporary failure/);
 });
+
+test('rimap answers in saslauthd\'s rimap words: its own OK (plain OK from the cache), one NO for every refusal', () => {
+  const text = (r: Parameters<typeof reply>[0], trusted = true) => {
+    const d = decodeReply(reply(r, 'rimap', trusted));
+    return d.kind === 'reply' ? d.text : d.kind;
+  };
+  assert.equal(text({ kind: 'ok', cached: false }), 'OK remote authentication successful');
+  assert.equal(text({ kind: 'ok', cached: true }), 'OK');
+  for (const code of ['no_such_user', 'bad_password', 'password_expired', 'service_disabled'] as const) {
+    assert.equal(text({ kind: 'fail', code, reason: '' }), 'NO remote server rejected your credentials');
+  }
+  assert.equal(text({ kind: 'fail', code: 'bad_password', reason: '' }, false), 'NO');
+  assert.equal(text({ kind: 'tempfail', reason: 'server down' }), 'NO Temporary failure, try again later');
+});
