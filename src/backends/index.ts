@@ -23,6 +23,7 @@ const MECHANISMS: Record<Mech, Open> = {
       cacheTtlMs: c.pam.cacheTtlMs,
       onWorkerLost: (why) => log.warn(`PAM worker lost: ${why}`),
     }),
+  ldap: async (c, log) => (await import('./ldap/backend.js')).createLdapBackend({ config: c.ldap!, workers: c.cryptConcurrency, log }),
 };
 
 /**

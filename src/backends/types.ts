@@ -78,9 +78,11 @@ export interface Backend {
    * A value that changes whenever the backing data changes; cache entries made
    * under another value are dropped. A backend without it (SQL: no cheap change
    * signal) is asked on every request, and the cache then only spares the hash
-   * computation, or answers alone while the backend is unreachable.
+   * computation, or answers alone while the backend is unreachable. A source
+   * that must be asked for it (LDAP: the entry's change stamp) returns a
+   * promise, and throws TempFail when it cannot be asked.
    */
-  generation?(req: LookupRequest): string | undefined;
+  generation?(req: LookupRequest): string | undefined | Promise<string | undefined>;
   /**
    * How long a cached success may answer for this request at most, when
    * generation() cannot see every change (a PAM stack with pam_ldap):
