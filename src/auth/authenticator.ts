@@ -89,7 +89,7 @@ export class Authenticator {
     const today = Math.floor(this.now() / DAY_MS);
     // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
-    const generation = this.cache ? `${(await this.backend.generation?.(req)) ?? ''}|${today}` : '';
+    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
     const record = await lookup();
@@ -107,7 +107,7 @@ export class Authenticator {
    */
   private async delegated(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
     const today = Math.floor(this.now() / DAY_MS);
-    const generation = this.cache ? `${(await this.backend.generation?.(req)) ?? ''}|${today}` : '';
+    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (!hit) {
       const verdict = await this.backend.verify!(req, req.password, { signal: opts.signal, trusted: opts.trusted });

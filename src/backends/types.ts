@@ -82,7 +82,7 @@ export interface Backend {
    * that must be asked for it (LDAP: the entry's change stamp) returns a
    * promise, and throws TempFail when it cannot be asked.
    */
-  generation?(req: LookupRequest): string | undefined | Promise<string | undefined>;
+  generation?(req: LookupRequest, opts?: VerifyOptions): string | undefined | Promise<string | undefined>;
   /**
    * How long a cached success may answer for this request at most, when
    * generation() cannot see every change (a PAM stack with pam_ldap):

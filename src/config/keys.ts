@@ -91,7 +91,7 @@ export const KEYS = {
   ldap_password_attr: key('the attribute custom compares against', attributeName, () => 'userPassword'),
   ldap_timeout: key('seconds to connect, and for each operation, before a temporary failure', seconds(100), () => 5000),
   ldap_time_limit: key('seconds the server may spend on a search (0: its own limit)', count(0, 86400), () => 5),
-  ldap_size_limit: key('entries a search may return (0: the server\'s limit); a user search always asks for two, to refuse a filter that matches several', count(0, 1_000_000), () => 1),
+  ldap_size_limit: key('entries a group search may return (0: the server\'s limit); a user search asks for two, to refuse a filter that matches several', count(0, 1_000_000), () => 1),
   ldap_deref: key('alias dereferencing: never, search, find or always', choice(['never', 'search', 'find', 'always'] as const), () => 'never' as const),
   ldap_referrals: key('yes: follow the search references a server returns (anonymously)', yesNo, () => false),
   ldap_version: key('3; protocol version 2 is refused', (v, w) => ldapVersion(v, w), () => 3 as const),

@@ -194,8 +194,9 @@ access to * by * read
     this.tool('ldapmodify', [], ldif);
   }
 
-  add(ldif: string): void {
-    this.tool('ldapadd', [], ldif);
+  /** `manage`: with ManageDsaIT, so a referral object is added as an entry, not followed. */
+  add(ldif: string, manage = false): void {
+    this.tool('ldapadd', manage ? ['-M'] : [], ldif);
   }
 }
 

@@ -124,11 +124,11 @@ export function createLdapBackend(o: LdapBackendOptions): Backend {
   };
 
   /** The entry's change stamp; fastbind, which searches for nothing, reads its entry for it. */
-  const stampOf = (req: LookupRequest, f: Found & { kind: 'entry' }): Promise<string | undefined> => {
+  const stampOf = (req: LookupRequest, f: Found & { kind: 'entry' }, opts: VerifyOptions): Promise<string | undefined> => {
     let p = stamps.get(req);
     if (!p) {
       p = (async () => {
-        const entry = c.method === 'fastbind' ? (await dir.search({ base: f.dn, scope: 'base', filter: '(objectClass=*)', attributes: STAMP_ATTRIBUTES, sizeLimit: 1 }, {}))[0] : f.entry;
+        const entry = c.method === 'fastbind' ? (await dir.search({ base: f.dn, scope: 'base', filter: '(objectClass=*)', attributes: STAMP_ATTRIBUTES, sizeLimit: 1 }, opts))[0] : f.entry;
         const stamp = STAMP_ATTRIBUTES.flatMap((a) => valuesOf(entry, a).map(String)).join(' ');
         stampKnown.set(req, stamp !== '');
         return stamp === '' ? undefined : stamp;
@@ -187,17 +187,17 @@ export function createLdapBackend(o: LdapBackendOptions): Backend {
       const hashed = value === '' || /^\{[A-Za-z0-9.-]+\}/.test(value);
       return { ...account(req, value === '' ? '!' : value, !hashed), policy: () => (member ? undefined : 'service_disabled') };
     },
-    async generation(req: LookupRequest): Promise<string | undefined> {
-      const f = await find(req);
+    async generation(req: LookupRequest, opts: VerifyOptions = {}): Promise<string | undefined> {
+      const f = await find(req, opts);
       if (f.kind !== 'entry') return f.kind;
       if (c.method === 'custom') {
         // The password itself is read on every request: the stored value stamps the entry.
         const value = valuesOf(f.entry, c.passwordAttr).map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x, 'utf8')));
         const mac = createHmac('sha256', stampKey);
         for (const x of value) mac.update(x).update('\0');
-        return `${f.dn}\0${await isMember(req, f.dn, {})}\0${mac.digest('base64')}`;
+        return `${f.dn}\0${await isMember(req, f.dn, opts)}\0${mac.digest('base64')}`;
       }
-      return `${f.dn}\0${(await stampOf(req, f)) ?? ''}\0${await isMember(req, f.dn, {})}`;
+      return `${f.dn}\0${(await stampOf(req, f, opts)) ?? ''}\0${await isMember(req, f.dn, opts)}`;
     },
     cacheLifetimeMs(req: LookupRequest): number | undefined {
       // Asked after generation() for the same request: no stamp seen, no change seen either, so only the clock limits it.

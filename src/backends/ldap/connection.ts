@@ -50,6 +50,8 @@ function dial(server: LdapServer, s: LinkSettings): Promise<Socket> {
     const ready = () => {
       clearTimeout(timer);
       sock.removeListener('error', failed);
+      // Until ldapts takes the socket (its first operation), an error on it must not go unheard.
+      sock.on('error', () => undefined);
       sock.setKeepAlive(true, 60_000);
       resolve(sock);
     };
