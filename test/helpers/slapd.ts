@@ -36,6 +36,9 @@ export interface TestPki {
   readonly serverKey: string;
   /** A CA that signed nothing here: trusting it alone, the server's certificate is refused. */
   readonly otherCaCert: string;
+  /** A client certificate the test CA signed, for servers that ask for one. */
+  readonly clientCert: string;
+  readonly clientKey: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -50,12 +53,32 @@ export function makePki(dir: string): TestPki {
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'], dir);
+  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=authmux-client'], dir);
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2', '-extfile', 'client.ext'], dir);
   // A directory of CA certificates as c_rehash lays it out: a hash-named link to each.
   const caDir = join(dir, 'cadir');
   mkdirSync(caDir);
   execFileSync('cp', [join(dir, 'ca.crt'), join(caDir, 'test-ca.pem')]);
   execFileSync('openssl', ['rehash', caDir], { stdio: 'ignore' });
-  return { caCert: join(dir, 'ca.crt'), caDir, serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key'), otherCaCert: join(dir, 'other-ca.crt') };
+  return {
+    caCert: join(dir, 'ca.crt'),
+    caDir,
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    otherCaCert: join(dir, 'other-ca.crt'),
+    clientCert: join(dir, 'client.crt'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
+export interface SlapdOptions {
+  /** More entries, as LDIF. */
+  readonly ldif?: string;
+  /** Access lines placed before the one that lets everyone read the rest. */
+  readonly acl?: string;
+  /** Global slapd.conf lines (TLSVerifyClient ...). */
+  readonly global?: string;
 }
 
 export interface LdapUser {
@@ -89,8 +112,7 @@ export class PrivateSlapd {
   port = 0;
   tlsPort = 0;
 
-  /** `acl`: access lines placed before the one that lets everyone read the rest. */
-  constructor(users: readonly LdapUser[], extraLdif = '', private readonly acl = '') {
+  constructor(users: readonly LdapUser[], private readonly o: SlapdOptions = {}) {
     this.pki = makePki(join(this.dir, 'pki'));
     mkdirSync(join(this.dir, 'db'));
     writeFileSync(join(this.dir, 'slapd.conf'), this.conf());
@@ -101,7 +123,7 @@ export class PrivateSlapd {
       `dn: ${READER_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: reader\nuserPassword: ${READER_PW}\n`,
       `dn: ${PWREADER_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: pwreader\nuserPassword: ${PWREADER_PW}\n`,
       ...users.map((u) => this.userLdif(u)),
-      extraLdif,
+      o.ldif ?? '',
     ].join('\n');
     writeFileSync(join(this.dir, 'init.ldif'), ldif);
     execFileSync('slapadd', ['-f', join(this.dir, 'slapd.conf'), '-l', join(this.dir, 'init.ldif')], { stdio: 'pipe' });
@@ -131,6 +153,7 @@ TLSCertificateFile ${this.pki.serverCert}
 TLSCertificateKeyFile ${this.pki.serverKey}
 # A bind with a DN and an empty password would succeed as anonymous: the attack an LDAP client must not open.
 allow bind_anon_dn
+${this.o.global ?? ''}
 database mdb
 suffix "${SUFFIX}"
 rootdn "${ADMIN_DN}"
@@ -142,7 +165,7 @@ access to attrs=userPassword
   by dn.exact="${PWREADER_DN}" read
   by anonymous auth
   by * none
-${this.acl}
+${this.o.acl ?? ''}
 access to * by * read
 `;
   }

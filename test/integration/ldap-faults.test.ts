@@ -116,6 +116,21 @@ describe('-a ldap when the directory fails', () => {
     await unchecked.waitForLog(/ldap_tls_check_peer: no: the LDAP servers' certificates are not checked/);
   });
 
+  test('a server that asks for a client certificate: refused without ldap_tls_cert, served with it', async () => {
+    const strict = new PrivateSlapd([{ uid: 'alice', userPassword: 'alice-pw' }], { global: 'TLSVerifyClient demand' });
+    await strict.start();
+    try {
+      const keys = [`ldap_servers: ldaps://localhost:${strict.tlsPort}/`, `ldap_search_base: ${PEOPLE}`, `ldap_tls_cacert_file: ${strict.pki.caCert}`];
+      const without = await start([], keys);
+      assert.equal(await reply(without.socket, 'alice', 'alice-pw'), TEMP);
+      const withCert = await start([], [...keys, `ldap_tls_cert: ${strict.pki.clientCert}`, `ldap_tls_key: ${strict.pki.clientKey}`, 'ldap_tls_ciphers: ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384']);
+      assert.equal(await reply(withCert.socket, 'alice', 'alice-pw'), 'OK');
+      assert.equal(await reply(withCert.socket, 'alice', 'alice-pX'), 'NO');
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('ldap_bind_dn refused by the directory: a temporary failure for everyone, never a wrong password', async () => {
     const d = await start([], [`ldap_servers: ${slapd.uri}`, `ldap_search_base: ${PEOPLE}`, `ldap_bind_dn: ${READER_DN}`, 'ldap_password: not-the-password']);
     assert.equal(await reply(d.socket, 'alice', 'alice-pw'), TEMP);

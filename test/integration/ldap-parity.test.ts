@@ -45,7 +45,7 @@ describe('replies beside the real saslauthd -a ldap, on the same slapd', () => {
     { uid: 'dave', ou: 'example.org', userPassword: 'dave-org' },
     { uid: 'dave', ou: 'example.net', userPassword: 'dave-net' },
     { uid: 'fb', userPassword: 'fb-old' },
-  ], `dn: cn=mail,${SUFFIX}\nobjectClass: groupOfUniqueNames\ncn: mail\nuniqueMember: uid=alice,${PEOPLE}\n`);
+  ], { ldif: `dn: cn=mail,${SUFFIX}\nobjectClass: groupOfUniqueNames\ncn: mail\nuniqueMember: uid=alice,${PEOPLE}\n` });
   const stops: Array<() => Promise<unknown>> = [];
   before(() => slapd.start());
   after(async () => {

@@ -70,7 +70,7 @@ cn: imap
 member: uid=bob,${PEOPLE}
 `;
   // ou=hidden: the directory shows no change stamps there, as some ACLs do.
-  return new PrivateSlapd(users, extra, `access to dn.subtree="ou=hidden,${SUFFIX}" attrs=entryCSN,modifyTimestamp by * none`);
+  return new PrivateSlapd(users, { ldif: extra, acl: `access to dn.subtree="ou=hidden,${SUFFIX}" attrs=entryCSN,modifyTimestamp by * none` });
 }
 
 describe('-a ldap against a real slapd', () => {
