@@ -2,8 +2,11 @@
 # -a ldap beside the real saslauthd -a ldap in one run: one private slapd
 # (mdb, loopback), the same users ({SSHA} passwords), the same keys (bind
 # method: search as a service account, then bind as the user), both -n 5,
-# uncached and with -c. Writes bench/results-ldap.md. Needs root (slapd's
-# tools), slapd and ldap-utils.
+# uncached and with -c -t 3600. Cached, saslauthd answers from memory alone;
+# so does Authmux with ldap_cache_ttl: 3600 (ldap-bind-cached), while with
+# its default (0) it still reads each entry's change stamp (ldap-bind-stamped,
+# beside the same saslauthd). Writes bench/results-ldap.md. Needs root
+# (slapd's tools), slapd and ldap-utils.
 #
 #   DUR=10 WARM=2 CONCS="1 8 32" NUSERS=1000 bash bench/ldap.sh
 source "$(dirname "$0")/common.sh"
@@ -69,34 +72,41 @@ ldap_bind_dn: cn=reader,$SUFFIX
 ldap_password: reader-secret
 EOF
 
+# Authmux's cache that answers alone, as saslauthd's does (saslauthd does not read this key).
+ALONE=$W/ldap-authmux-alone.conf
+{ cat "$CONF"; echo 'ldap_cache_ttl: 3600'; } > "$ALONE"
+
 start_saslauthd() { # name, extra flags
   local dir=$W/run-ldap-$1; rm -rf "$dir"; mkdir -p "$dir"
   saslauthd -a ldap -O "$CONF" -n 5 -m "$dir" ${2:-}
   for _ in $(seq 50); do [ -S "$dir/mux" ] && [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
   pids+=("$(cat "$dir/saslauthd.pid")")
 }
-start_authmux() { # name, extra flags
+start_authmux() { # name, extra flags, config
   local dir=$W/run-ldap-$1; rm -rf "$dir"
-  bin/authmux saslauthd -f -a ldap -O "$CONF" -n 5 -m "$dir" ${2:-} 2> "$W/ldap-$1.log" &
+  bin/authmux saslauthd -f -a ldap -O "${3:-$CONF}" -n 5 -m "$dir" ${2:-} 2> "$W/ldap-$1.log" &
   pids+=("$!")
   for _ in $(seq 100); do [ -S "$dir/mux" ] && break; sleep 0.1; done
 }
 start_saslauthd sasl
 start_saslauthd sasl-cache "-c -t 3600"
 start_authmux authmux
-start_authmux authmux-cache "-c -t 3600"
+start_authmux authmux-cache "-c -t 3600" "$ALONE"
+start_authmux authmux-stamped "-c -t 3600"
 
 bench() { # label, socket, conc
   "$W/saslbench" -q -s "$2" -u "$W/ldap-users.txt" -w 0.1 -c "$3" -d "$DUR" -W "$WARM" -L "$1" | tee -a "$RAW"
 }
 # The cached daemons see every user once before they are measured.
-for d in sasl-cache authmux-cache; do
+for d in sasl-cache authmux-cache authmux-stamped; do
   "$W/saslbench" -q -s "$W/run-ldap-$d/mux" -u "$W/ldap-users.txt" -o -c 4 -n "$NUSERS" -L prime > /dev/null
 done
 
 for c in $CONCS; do
   for d in sasl authmux; do bench "ldap-bind/$d/c$c" "$W/run-ldap-$d/mux" "$c"; done
   for d in sasl-cache authmux-cache; do bench "ldap-bind-cached/${d%-cache}/c$c" "$W/run-ldap-$d/mux" "$c"; done
+  bench "ldap-bind-stamped/sasl/c$c" "$W/run-ldap-sasl-cache/mux" "$c"
+  bench "ldap-bind-stamped/authmux/c$c" "$W/run-ldap-authmux-stamped/mux" "$c"
 done
 
 node bench/summarize.mjs "$RAW" > bench/results-ldap.md

@@ -89,6 +89,13 @@ export interface Backend {
    * undefined for no limit beyond the cache's own.
    */
   cacheLifetimeMs?(req: LookupRequest): number | undefined;
+  /**
+   * How long after it was stored a cached success may answer without the
+   * source being asked at all, not even for generation(): undefined or 0
+   * for never (LDAP's ldap_cache_ttl, the admin's trade of freshness for
+   * load on the directory).
+   */
+  cacheAnswersAloneMs?(req: LookupRequest): number | undefined;
   /** Told of each successful login, without being waited for (vpopmail's lastauth). */
   recordLogin?(req: LookupRequest): void;
   /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */

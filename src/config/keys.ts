@@ -108,7 +108,7 @@ export const KEYS = {
   ldap_group_match_method: key('attr (compare ldap_group_attr) or filter (search ldap_group_filter)', choice(['attr', 'filter'] as const), () => 'attr' as const),
   ldap_group_search_base: key('where ldap_group_filter searches; unset: ldap_search_base', text, none as () => string | undefined),
   ldap_group_scope: key('sub, one or base', choice(['sub', 'one', 'base'] as const), () => 'sub' as const),
-  ldap_cache_ttl: key('seconds a cached LDAP success may answer when the directory shows no change stamp for the entry', seconds(0), () => 60_000),
+  ldap_cache_ttl: key('seconds a cached LDAP success answers without asking the directory (0: never; after it, only while the entry\'s change stamp is unchanged)', seconds(0), () => 0),
   checkpassword_socket: key('where the daemon answers the checkpassword program', path, none as () => string | undefined),
   checkpassword_service: key('service when neither SERVICE nor TCPLOCALPORT names one', (v) => v.toLowerCase(), () => 'pop3'),
   dovecot_socket: key('where the daemon answers Dovecot\'s auth-client protocol (Postfix smtpd_sasl_type = dovecot)', path, none as () => string | undefined),

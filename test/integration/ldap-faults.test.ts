@@ -58,11 +58,17 @@ describe('-a ldap when the directory fails', () => {
     await slapd.stop();
   });
 
-  test('slapd stopped: a temporary failure, at once, even for a cached success; restarted: served again without restarting Authmux', async () => {
-    const d = await start(['-c'], [`ldap_servers: ${slapd.uri}`, `ldap_search_base: ${PEOPLE}`, `ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`]);
+  test('slapd stopped: a temporary failure, at once, a cached success included (ldap_cache_ttl 0); restarted: served again without restarting Authmux', async () => {
+    const keys = [`ldap_servers: ${slapd.uri}`, `ldap_search_base: ${PEOPLE}`, `ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`];
+    const d = await start(['-c'], keys);
+    // With ldap_cache_ttl, a recent success answers without the directory, down or not: the trade-off it makes.
+    const windowed = await start(['-c'], [...keys, 'ldap_cache_ttl: 60']);
     assert.equal(await reply(d.socket, 'alice', 'alice-pw'), 'OK');
     assert.equal(await reply(d.socket, 'alice', 'alice-pw'), 'OK');
+    assert.equal(await reply(windowed.socket, 'alice', 'alice-pw'), 'OK');
     await slapd.stop();
+    assert.equal(await reply(windowed.socket, 'alice', 'alice-pw'), 'OK');
+    assert.equal(await reply(windowed.socket, 'alice', 'alice-pX'), TEMP);
     const down = await timed(() => Promise.all(Array.from({ length: 20 }, (_, i) => reply(d.socket, 'alice', i % 2 ? 'alice-pw' : 'wrong'))));
     assert.deepEqual(down.value, Array(20).fill(TEMP), 'never "wrong password", never a cached OK while the directory cannot say');
     assert.ok(down.ms < 2000, `20 requests took ${down.ms} ms`);

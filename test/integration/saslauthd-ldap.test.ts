@@ -169,9 +169,13 @@ describe('-a ldap against a real slapd', () => {
   });
 
   describe('the credential cache (-c)', () => {
+    const keys = [`ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`, 'ldap_group_dn: cn=mail,ou=groups,dc=example,dc=com'];
     let d: RunningDaemon;
+    let windowed: RunningDaemon;
     before(async () => {
-      d = await start(['-c'], conf(`ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`, 'ldap_cache_ttl: 2', 'ldap_group_dn: cn=mail,ou=groups,dc=example,dc=com'));
+      slapd.modify(`dn: cn=mail,${GROUPS}\nchangetype: modify\nadd: uniqueMember\nuniqueMember: uid=hank,ou=hidden,${SUFFIX}\nuniqueMember: uid=gina,${PEOPLE}\n`);
+      d = await start(['-c'], conf(...keys));
+      windowed = await start(['-c'], conf(...keys, 'ldap_cache_ttl: 2'));
     });
 
     test('a cached success stands only while the entry is unchanged: ldappasswd makes the old password fail at once', async () => {
@@ -194,16 +198,31 @@ describe('-a ldap against a real slapd', () => {
       assert.equal(await reply(d.socket, 'alice', 'alice-pw'), 'OK');
     });
 
-    test('where the directory shows no change stamp, a cached success answers for ldap_cache_ttl (2 s) at most', async () => {
-      slapd.modify(`dn: cn=mail,${GROUPS}\nchangetype: modify\nadd: uniqueMember\nuniqueMember: uid=hank,ou=hidden,${SUFFIX}\n`);
+    test('where the directory shows no change stamp, nothing is cached by default', async () => {
       assert.equal(await reply(d.socket, 'hank', 'hank-pw'), 'OK');
       slapd.setPassword(slapd.dnOf('hank', 'hidden'), 'hank-new');
-      // The trade-off the README states: the old password still answers from the cache...
-      assert.equal(await reply(d.socket, 'hank', 'hank-pw'), 'OK');
-      // ...and a mismatch asks the directory, so the new one works at once.
-      assert.equal(await reply(d.socket, 'hank', 'hank-new'), 'OK');
-      await sleep(2100);
       assert.equal(await reply(d.socket, 'hank', 'hank-pw'), 'NO');
+      assert.equal(await reply(d.socket, 'hank', 'hank-new'), 'OK');
+      slapd.setPassword(slapd.dnOf('hank', 'hidden'), 'hank-pw');
+    });
+
+    test('ldap_cache_ttl: 2: a success answers alone for 2 s (an old password too: the trade-off), then only while the stamp holds', async () => {
+      assert.equal(await reply(windowed.socket, 'gina', 'gina-pw'), 'OK');
+      slapd.setPassword(slapd.dnOf('gina'), 'gina-new');
+      assert.equal(await reply(windowed.socket, 'gina', 'gina-pw'), 'OK', 'within the window the directory is not asked');
+      await sleep(2100);
+      assert.equal(await reply(windowed.socket, 'gina', 'gina-pw'), 'NO', 'after it, the changed stamp drops the entry');
+      assert.equal(await reply(windowed.socket, 'gina', 'gina-new'), 'OK');
+      // A mismatch is never answered from the cache: the new password works at once, inside the window too.
+      assert.equal(await reply(windowed.socket, 'hank', 'hank-pw'), 'OK');
+      slapd.setPassword(slapd.dnOf('hank', 'hidden'), 'hank-new');
+      assert.equal(await reply(windowed.socket, 'hank', 'hank-new'), 'OK');
+      // No stamp to check for hank: his entry ends with the window.
+      slapd.setPassword(slapd.dnOf('hank', 'hidden'), 'hank-3rd');
+      await sleep(2100);
+      assert.equal(await reply(windowed.socket, 'hank', 'hank-new'), 'NO');
+      slapd.setPassword(slapd.dnOf('gina'), 'gina-pw');
+      slapd.setPassword(slapd.dnOf('hank', 'hidden'), 'hank-pw');
     });
   });
 

@@ -203,6 +203,9 @@ export function createLdapBackend(o: LdapBackendOptions): Backend {
       // Asked after generation() for the same request: no stamp seen, no change seen either, so only the clock limits it.
       return stampKnown.get(req) === true ? undefined : c.cacheTtlMs;
     },
+    cacheAnswersAloneMs(): number {
+      return c.cacheTtlMs;
+    },
     check(): string {
       const where = c.servers.map((s) => s.uri).join(' ');
       const how = c.method === 'fastbind' ? `fastbind to ${c.filter.text}` : `${c.method}, ${c.filter.text} under ${JSON.stringify(c.searchBase.text)} (${c.scope})`;

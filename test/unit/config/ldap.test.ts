@@ -22,7 +22,7 @@ test('saslauthd\'s defaults (LDAP_SASLAUTHD, lak.c)', () => {
   assert.equal(c.tls.checkPeer, true);
   assert.equal(c.group, undefined);
   assert.equal(c.defaultRealm, '');
-  assert.equal(c.cacheTtlMs, 60_000);
+  assert.equal(c.cacheTtlMs, 0);
 });
 
 test('aliases, the service account and StartTLS are checked together', () => {
