@@ -39,6 +39,7 @@ function directory(): PrivateSlapd {
     { uid: 'gina', userPassword: slappasswd('{SSHA512}', 'gina-pw') },
     { uid: 'hugo', userPassword: slappasswd('{SSHA}', 'hügo-pässwörd') },
     { uid: 'o,k', userPassword: 'comma-pw' },
+    { uid: 'zoë', userPassword: 'zoë-pw' },
     { uid: 'dave', ou: 'example.org', userPassword: 'dave-org' },
     { uid: 'dave', ou: 'example.net', userPassword: 'dave-net' },
     { uid: 'hank', ou: 'hidden', userPassword: 'hank-pw' },
@@ -99,6 +100,11 @@ describe('-a ldap against a real slapd', () => {
       assert.equal((await testsaslauthd(d.socket, 'alice', 'alice-pX')).stdout, '0: NO "authentication failed"\n');
       assert.equal(await reply(d.socket, 'bob', 'bob-pw'), 'OK');
       assert.equal(await reply(d.socket, 'hugo', 'hügo-pässwörd'), 'OK', 'UTF-8 passwords go to the bind as they are');
+      assert.equal(await reply(d.socket, 'zoë', 'zoë-pw'), 'OK', 'and UTF-8 logins into the filter');
+      assert.equal(await reply(d.socket, 'zoe', 'zoë-pw'), 'NO');
+      // Latin-1 bytes are no LDAP string: no entry is looked for with them.
+      const latin1 = await rawExchange(d.socket, encodeRequest([Buffer.from('zoë', 'latin1'), 'zoë-pw', 'imap', '']));
+      assert.equal(latin1.kind === 'reply' && replyString(latin1.bytes), 'NO');
       assert.equal(await reply(d.socket, 'bob', 'bob-pX'), 'NO');
       assert.equal(await reply(d.socket, 'nobody', 'x'), 'NO');
       await d.waitForLog(/auth failure: \[user=nobody\] \[service=imap\] \[realm=\] \[mech=ldap\] \[reason=no entry matches \(uid=nobody\)/);
@@ -141,6 +147,11 @@ describe('-a ldap against a real slapd', () => {
       const req = { login: 'alice', realm: '', service: 'imap' };
       assert.deepEqual(await backend.verify!(req, Buffer.alloc(0), {}), { kind: 'fail', code: 'bad_password', reason: 'empty password' }, method);
       assert.deepEqual(await backend.verify!({ ...req }, Buffer.from('alice-pw'), {}), { kind: 'ok' }, method);
+      // What userdb lookups and the checkpassword program are told: the account exists, and no secret.
+      const found = await backend.lookup({ ...req });
+      assert.equal(found?.secret, '*', method);
+      assert.equal(found?.user, 'alice');
+      assert.equal(await backend.lookup({ ...req, login: 'nobody' }), undefined, method);
       await backend.close?.();
     }
     const base = tempDir('authmux-ldap-cp-');
