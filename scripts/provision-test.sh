@@ -27,6 +27,9 @@ packages=(
   mariadb-server  # the vpopmail backend's MySQL side (tests create their own databases)
   postgresql      # the vpopmail backend's PostgreSQL side
   fail2ban        # its stock filters and fail2ban-regex read the auth log in the log-injection test
+  slapd           # OpenLDAP's server: the tests start their own (-a ldap) with their own slapd.conf on private ports
+  ldap-utils      # ldappasswd, ldapmodify, ldapwhoami: the directory changed as an admin changes it
+  openssl         # the test CA for ldaps:// and StartTLS
 )
 MAKEMAP_DIR=/var/tmp/authmux-sendmail-bin
 EXIM_DIR=/var/tmp/authmux-exim
@@ -36,6 +39,13 @@ need() {
   echo "npm test: $1; run it as root once to install and start it (or do so by hand)" >&2
   exit 1
 }
+
+# slapd's package would make a directory of its own and start a server on
+# port 389 with it; the tests need neither (they start theirs, with their own
+# slapd.conf, on private ports), so it is installed unconfigured and starts none.
+if [ "$root" = yes ] && ! dpkg-query -W -f='${db:Status-Status}' slapd 2>/dev/null | grep -qx installed; then
+  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -84,12 +84,24 @@ export class Authenticator {
     return result;
   }
 
+  /**
+   * A success recent enough to answer on its own, where the source allows
+   * it (cacheAnswersAloneMs): the source is not asked at all. A mismatch is
+   * never answered here.
+   */
+  private answersAlone(req: AuthRequest, opts: AuthenticateOptions): boolean {
+    if (!this.cache || opts.needRecord) return false;
+    const ms = this.backend.cacheAnswersAloneMs?.(req);
+    return ms !== undefined && ms > 0 && this.cache.hitWithin(req.login, req.realm, req.service, req.password, ms);
+  }
+
   /** Files: the cache entry carries the files' stat signature, and a hit skips the lookup altogether. */
   private async stamped(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
+    if (this.answersAlone(req, opts)) return { kind: 'ok', cached: true };
     const today = Math.floor(this.now() / DAY_MS);
     // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
-    const generation = this.cache ? `${this.backend.generation?.(req) ?? ''}|${today}` : '';
+    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
     const record = await lookup();
@@ -106,8 +118,9 @@ export class Authenticator {
    * the account (uid, home) gets it from lookup() after the source said yes.
    */
   private async delegated(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
+    if (this.answersAlone(req, opts)) return { kind: 'ok', cached: true };
     const today = Math.floor(this.now() / DAY_MS);
-    const generation = this.cache ? `${this.backend.generation?.(req) ?? ''}|${today}` : '';
+    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (!hit) {
       const verdict = await this.backend.verify!(req, req.password, { signal: opts.signal, trusted: opts.trusted });

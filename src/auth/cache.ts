@@ -4,6 +4,8 @@ import { LRUCache } from 'lru-cache';
 interface Entry {
   readonly mac: Buffer;
   readonly generation: string | undefined;
+  /** When the success was stored (Date.now()). */
+  readonly made: number;
 }
 
 export interface CacheOptions {
@@ -73,15 +75,30 @@ export class CredentialCache {
     return e !== undefined && timingSafeEqual(e.mac, this.mac(id, password));
   }
 
+  /**
+   * True when this exact password succeeded for this key less than `maxAgeMs`
+   * ago, whatever the data's state: for a source that lets a recent success
+   * answer without being asked at all (LDAP's ldap_cache_ttl).
+   */
+  hitWithin(user: string, realm: string, service: string, password: Buffer, maxAgeMs: number): boolean {
+    const id = this.id(user, realm, service);
+    const e = this.lru.get(id);
+    return e !== undefined && Date.now() - e.made < maxAgeMs && timingSafeEqual(e.mac, this.mac(id, password));
+  }
+
   /** A keyed digest of what the backend returned, so a stored hash or clear password is never kept as is. */
   fingerprint(data: string): string {
     return createHmac('sha256', this.key).update('fingerprint\0').update(data, 'latin1').digest('base64');
   }
 
-  /** `lifetimeMs`: a shorter life than the cache's own for this entry. */
+  /** `lifetimeMs`: a shorter life than the cache's own for this entry; 0 stores nothing (lru-cache would read it as "no limit"). */
   store(user: string, realm: string, service: string, password: Buffer, generation: string | undefined, lifetimeMs?: number): void {
     const id = this.id(user, realm, service);
-    this.lru.set(id, { mac: this.mac(id, password), generation }, lifetimeMs === undefined ? undefined : { ttl: Math.min(lifetimeMs, this.ttlMs) });
+    if (lifetimeMs !== undefined && lifetimeMs <= 0) {
+      this.lru.delete(id);
+      return;
+    }
+    this.lru.set(id, { mac: this.mac(id, password), generation, made: Date.now() }, lifetimeMs === undefined ? undefined : { ttl: Math.min(lifetimeMs, this.ttlMs) });
   }
 
   forget(user: string, realm: string, service: string): void {

@@ -24,6 +24,7 @@ const MECHANISMS: Record<Mech, Open> = {
       onWorkerLost: (why) => log.warn(`PAM worker lost: ${why}`),
     }),
   rimap: async (c) => (await import('./rimap/backend.js')).createRimapBackend({ server: c.rimap!, passwdFile: c.passwdFile, concurrency: c.cryptConcurrency }),
+  ldap: async (c, log) => (await import('./ldap/backend.js')).createLdapBackend({ config: c.ldap!, workers: c.cryptConcurrency, log }),
 };
 
 /**

@@ -78,15 +78,24 @@ export interface Backend {
    * A value that changes whenever the backing data changes; cache entries made
    * under another value are dropped. A backend without it (SQL: no cheap change
    * signal) is asked on every request, and the cache then only spares the hash
-   * computation, or answers alone while the backend is unreachable.
+   * computation, or answers alone while the backend is unreachable. A source
+   * that must be asked for it (LDAP: the entry's change stamp) returns a
+   * promise, and throws TempFail when it cannot be asked.
    */
-  generation?(req: LookupRequest): string | undefined;
+  generation?(req: LookupRequest, opts?: VerifyOptions): string | undefined | Promise<string | undefined>;
   /**
    * How long a cached success may answer for this request at most, when
    * generation() cannot see every change (a PAM stack with pam_ldap):
    * undefined for no limit beyond the cache's own.
    */
   cacheLifetimeMs?(req: LookupRequest): number | undefined;
+  /**
+   * How long after it was stored a cached success may answer without the
+   * source being asked at all, not even for generation(): undefined or 0
+   * for never (LDAP's ldap_cache_ttl, the admin's trade of freshness for
+   * load on the directory).
+   */
+  cacheAnswersAloneMs?(req: LookupRequest): number | undefined;
   /** Told of each successful login, without being waited for (vpopmail's lastauth). */
   recordLogin?(req: LookupRequest): void;
   /** Called once at start: throws (TempFail) when the source cannot serve, returns a line for the log. */

@@ -11,15 +11,16 @@ import { parseInteger, parseWords } from './values.js';
 import { buildRelayConfig, type RelayConfig } from './relay.js';
 import { buildRimapConfig, type RimapConfig } from './rimap.js';
 import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
+import { buildLdapConfig, type LdapConfig } from './ldap.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
 /** saslauthd's option string, plus -f from its unreleased master. */
 export const SASLAUTHD_OPTSTRING = 'a:cdfhO:lm:n:rs:t:vV';
-export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail', 'pam', 'rimap'] as const;
+export const SUPPORTED_MECHS = ['shadow', 'getpwent', 'sasldb', 'vpopmail', 'pam', 'ldap', 'rimap'] as const;
 export type Mech = (typeof SUPPORTED_MECHS)[number];
 /** Mechanisms saslauthd knows that Authmux does not serve: named in the error. */
-const FOREIGN_MECHS = ['ldap', 'kerberos5', 'httpform', 'sia', 'dce'];
+const FOREIGN_MECHS = ['kerberos5', 'httpform', 'sia', 'dce'];
 
 export type LogTarget = { kind: 'stderr' } | { kind: 'syslog'; path: string } | { kind: 'file'; path: string };
 /** Which hash verifier: libxcrypt when it loads, the pure-JS fallbacks, or either (auto). */
@@ -79,6 +80,8 @@ export interface Config {
   readonly vpopmail: VpopmailConfig | undefined;
   /** Present when rimap is one of the mechanisms. */
   readonly rimap: RimapConfig | undefined;
+  /** Present when ldap is one of the mechanisms. */
+  readonly ldap: LdapConfig | undefined;
   /** POP-before-SMTP: which logins open relay, where grants are kept and who is told. */
   readonly relay: RelayConfig;
   readonly cache: { readonly enabled: boolean; readonly ttlMs: number; readonly entries: number };
@@ -178,8 +181,14 @@ export function loadConfig(opts: LoadOptions): Config {
   const debug = flags.debug === true;
   const foreground = debug || flags.foreground === true;
   const warnings: string[] = [];
-  const { values: v, whereOf } = readKeys(settings ?? new Map(), { confDir: dirname(located.path), runDir, foreground, env: opts.env }, warnings);
+  const keys = readKeys(settings ?? new Map(), { confDir: dirname(located.path), runDir, foreground, env: opts.env });
+  const { values: v, whereOf } = keys;
   const mechs = flags.mech !== undefined ? mechsOf(flags.mech, `-a ${flags.mech}`) : mechsOf(v.mech, whereOf('mech'));
+  for (const u of keys.unsupported) {
+    // A file shared with a saslauthd of another mechanism still loads; for -a ldap the key would change what is checked.
+    if (mechs.includes('ldap')) throw new ConfigError(`${u.where}: ${u.name} is not supported: ${u.why}`);
+    warnings.push(`${u.where}: ${u.name} ignored (not supported, and ldap is not a mechanism here): ${u.why}`);
+  }
   const threads = flags.cryptConcurrency ?? 5;
   const logTarget = v.log_target;
   return {
@@ -215,6 +224,7 @@ export function loadConfig(opts: LoadOptions): Config {
     dovecotUserdbSocket: v.dovecot_userdb_socket,
     vpopmail: mechs.includes('vpopmail') ? buildVpopmailConfig(v, whereOf) : undefined,
     rimap: mechs.includes('rimap') ? buildRimapConfig(v, whereOf, flags.rimapServer, warnings) : undefined,
+    ldap: mechs.includes('ldap') ? buildLdapConfig(keys) : undefined,
     relay: buildRelayConfig(v, whereOf),
     cache: {
       enabled: flags.cacheEnabled === true || v.cache,

@@ -4,6 +4,7 @@ import { AddressSet } from '../net/address.js';
 import { ConfigError } from './errors.js';
 import { parseRedisTarget } from './redis-target.js';
 import { parseRimapServer, type RimapServer } from './rimap.js';
+import { parseLdapServers } from './ldap-servers.js';
 import { parseSqlUrl } from './sql-connection.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
 import { SASL_MECHANISMS, type SaslMechanism } from '../protocol/sasl-mechanisms.js';
@@ -49,7 +50,7 @@ export const BYTES_PER_CACHE_ENTRY = 100;
  * saslauthd.conf.example lists exactly these keys (a test holds the two together).
  */
 export const KEYS = {
-  mech: key('password sources, as -a: shadow, getpwent, sasldb, vpopmail, pam, rimap; several (shadow sasldb) are asked in that order, the next only when the user is unknown to the ones before', (v) => v.toLowerCase(), none as () => string | undefined),
+  mech: key('password sources, as -a: shadow, getpwent, sasldb, vpopmail, pam, ldap, rimap; several (shadow sasldb) are asked in that order, the next only when the user is unknown to the ones before', (v) => v.toLowerCase(), none as () => string | undefined),
   passwd_file: key('the passwd file shadow and getpwent read', path, () => '/etc/passwd'),
   shadow_file: key('the shadow file shadow reads', path, () => '/etc/shadow'),
   sasldb_path: key('the sasldb (Berkeley DB or text)', path, () => '/etc/sasldb2'),
@@ -87,6 +88,37 @@ export const KEYS = {
   vpopmail_service_flags: key('which pw_gid flag refuses which service', (v, w) => parseServiceFlags(v, w), () => parseServiceFlags(DEFAULT_SERVICE_FLAGS, 'default vpopmail_service_flags')),
   vpopmail_query_timeout: key('seconds a lookup may take', seconds(100), () => 5000),
   vpopmail_pool_size: key('database connections kept for lookups', count(1, 256), () => 8),
+  ldap_servers: key('LDAP servers, tried in order: ldap://host[:port]/, ldaps://..., ldapi://%2Fpath%2Fto%2Fsocket', (v, w) => parseLdapServers(v, w), () => parseLdapServers('ldap://localhost/', 'default ldap_servers')),
+  ldap_search_base: key('where the user search starts (tokens as in ldap_filter)', text, () => ''),
+  ldap_filter: key('the user search filter (%u login, %U its local part, %d its domain, %1-%9 domain labels, %s service, %r realm); with fastbind, the user\'s DN', text, () => '(uid=%u)'),
+  ldap_scope: key('sub, one or base', choice(['sub', 'one', 'base'] as const), () => 'sub' as const),
+  ldap_auth_method: key('bind (search, then bind as the user), custom (compare ldap_password_attr here) or fastbind (bind to the DN ldap_filter makes)', choice(['bind', 'custom', 'fastbind'] as const), () => 'bind' as const),
+  ldap_bind_dn: key('the DN searches bind as; unset: anonymous', text, none as () => string | undefined),
+  ldap_password: key('ldap_bind_dn\'s password', text, none as () => string | undefined),
+  ldap_bind_pw: key('another name for ldap_password', text, none as () => string | undefined),
+  ldap_default_realm: key('the realm (%r, and %d and %1-%9 without a domain in the login) when the request has none', text, () => ''),
+  ldap_default_domain: key('another name for ldap_default_realm', text, none as () => string | undefined),
+  ldap_password_attr: key('the attribute custom compares against', attributeName, () => 'userPassword'),
+  ldap_timeout: key('seconds to connect, and for each operation, before a temporary failure', seconds(100), () => 5000),
+  ldap_time_limit: key('seconds the server may spend on a search (0: its own limit)', count(0, 86400), () => 5),
+  ldap_size_limit: key('entries a group search may return (0: the server\'s limit); a user search asks for two, to refuse a filter that matches several', count(0, 1_000_000), () => 1),
+  ldap_deref: key('alias dereferencing: never, search, find or always', choice(['never', 'search', 'find', 'always'] as const), () => 'never' as const),
+  ldap_referrals: key('yes: follow the search references a server returns (anonymously)', yesNo, () => false),
+  ldap_version: key('3; protocol version 2 is refused', (v, w) => ldapVersion(v, w), () => 3 as const),
+  ldap_start_tls: key('yes: StartTLS on ldap:// and ldapi:// servers before anything else', yesNo, () => false),
+  ldap_tls_check_peer: key('no: accept any server certificate (logged at start)', yesNo, () => true),
+  ldap_tls_cacert_file: key('CA certificates (PEM) server certificates are checked against; unset: the system\'s', path, none as () => string | undefined),
+  ldap_tls_cacert_dir: key('a directory of CA certificates (PEM), as c_rehash makes', path, none as () => string | undefined),
+  ldap_tls_cert: key('client certificate (PEM)', path, none as () => string | undefined),
+  ldap_tls_key: key('client certificate\'s key (PEM)', path, none as () => string | undefined),
+  ldap_tls_ciphers: key('TLS ciphers, in OpenSSL\'s syntax', text, none as () => string | undefined),
+  ldap_group_dn: key('a group the user must be in (tokens as in ldap_filter)', text, none as () => string | undefined),
+  ldap_group_attr: key('the attribute of ldap_group_dn that lists members\' DNs', attributeName, () => 'uniqueMember'),
+  ldap_group_filter: key('with ldap_group_match_method filter: a search that finds a group the user is in (%D the user\'s DN)', text, none as () => string | undefined),
+  ldap_group_match_method: key('attr (compare ldap_group_attr) or filter (search ldap_group_filter)', choice(['attr', 'filter'] as const), () => 'attr' as const),
+  ldap_group_search_base: key('where ldap_group_filter searches; unset: ldap_search_base', text, none as () => string | undefined),
+  ldap_group_scope: key('sub, one or base', choice(['sub', 'one', 'base'] as const), () => 'sub' as const),
+  ldap_cache_ttl: key('seconds a cached LDAP success answers without asking the directory (0: never; after it, only while the entry\'s change stamp is unchanged)', seconds(0), () => 0),
   checkpassword_socket: key('where the daemon answers the checkpassword program', path, none as () => string | undefined),
   checkpassword_service: key('service when neither SERVICE nor TCPLOCALPORT names one', (v) => v.toLowerCase(), () => 'pop3'),
   dovecot_socket: key('where the daemon answers Dovecot\'s auth-client protocol (Postfix smtpd_sasl_type = dovecot)', path, none as () => string | undefined),
@@ -116,6 +148,18 @@ export const KEYS = {
 export type KeyName = keyof typeof KEYS;
 export type KeyValues = { readonly [K in KeyName]: ReturnType<(typeof KEYS)[K]['dflt']> };
 
+/** An attribute description: a name or an OID, no options (saslauthd takes the text as it is). */
+function attributeName(value: string, where: string): string {
+  if (!/^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/.test(value)) throw new ConfigError(`${where}: ${JSON.stringify(value)} is not an attribute name`);
+  return value;
+}
+
+function ldapVersion(value: string, where: string): 3 {
+  if (value === '2') throw new ConfigError(`${where}: LDAP version 2 is not supported (it has no StartTLS and no referrals in results; every current server speaks version 3): remove the line or write ldap_version: 3`);
+  if (value !== '3') throw new ConfigError(`${where}: ldap_version must be 3, got ${JSON.stringify(value)}`);
+  return 3;
+}
+
 function mechanisms(value: string, where: string): readonly SaslMechanism[] {
   const names = parseWords(value.toUpperCase());
   if (names.length === 0) throw new ConfigError(`${where}: name at least one of ${SASL_MECHANISMS.join(', ')}`);
@@ -136,8 +180,47 @@ export interface Setting {
   readonly where: string;
 }
 
-/** saslauthd's LDAP options: an admin's /etc/saslauthd.conf may hold them for saslauthd itself. */
-const SASLAUTHD_FOREIGN = /^ldap_/;
+/**
+ * saslauthd's LDAP keys that Authmux does not implement, and why. Each is
+ * refused when ldap is a mechanism (never silently ignored), except at the
+ * value that asks for nothing (`harmless`); with other mechanisms, a shared
+ * /etc/saslauthd.conf still loads and the key is warned about.
+ */
+const SASL_BIND = 'SASL binds to the directory are not supported; bind with ldap_bind_dn and ldap_password (simple bind, over TLS)';
+export const UNSUPPORTED_LDAP_KEYS: ReadonlyMap<string, { readonly why: string; readonly harmless?: (value: string) => boolean }> = new Map([
+  ['ldap_use_sasl', { why: SASL_BIND, harmless: isOff }],
+  ['ldap_id', { why: SASL_BIND }],
+  ['ldap_sasl_authc_id', { why: SASL_BIND }],
+  ['ldap_authz_id', { why: SASL_BIND }],
+  ['ldap_sasl_authz_id', { why: SASL_BIND }],
+  ['ldap_mech', { why: SASL_BIND }],
+  ['ldap_sasl_mech', { why: SASL_BIND }],
+  ['ldap_realm', { why: SASL_BIND }],
+  ['ldap_sasl_realm', { why: SASL_BIND }],
+  ['ldap_sasl_secprops', { why: SASL_BIND }],
+  ['ldap_restart', { why: 'operations interrupted by a signal are always resumed here; only yes can be honoured', harmless: (v) => !isOff(v) }],
+  ['ldap_debug', { why: 'libldap\'s debug output does not exist here; run with -d for Authmux\'s', harmless: (v) => /^0+$/.test(v) }],
+]);
+
+function isOff(value: string): boolean {
+  return ['no', 'false', 'off', '0'].includes(value.toLowerCase());
+}
+
+export interface KeysRead {
+  readonly values: KeyValues;
+  /** `file:line` of a key, or its name when it was not set. */
+  readonly whereOf: (k: KeyName) => string;
+  /** Whether the file sets the key, default or not. */
+  readonly isSet: (k: KeyName) => boolean;
+  readonly unsupported: readonly UnsupportedSetting[];
+}
+
+/** A saslauthd key set in the file that Authmux does not implement. */
+export interface UnsupportedSetting {
+  readonly name: string;
+  readonly where: string;
+  readonly why: string;
+}
 
 /** Edit distance, for suggesting the key that was meant. */
 function distance(a: string, b: string): number {
@@ -167,18 +250,21 @@ export function closestKey(name: string): KeyName {
 /**
  * Every key's value: parsed from the file where it is set, its default
  * otherwise. An unknown key is an error naming its line and the key most
- * like it; saslauthd's own LDAP keys are only warned about.
+ * like it; saslauthd's LDAP keys that Authmux does not implement come back
+ * in `unsupported`, for the caller to refuse or warn about.
  */
-export function readKeys(settings: ReadonlyMap<string, Setting>, ctx: KeyContext, warnings: string[]): { values: KeyValues; whereOf: (k: KeyName) => string } {
-  for (const [name, { where }] of settings) {
+export function readKeys(settings: ReadonlyMap<string, Setting>, ctx: KeyContext): KeysRead {
+  const unsupported: UnsupportedSetting[] = [];
+  for (const [name, { where, value }] of settings) {
     if (name in KEYS) continue;
-    if (SASLAUTHD_FOREIGN.test(name)) warnings.push(`${where}: unknown key ${name} ignored (saslauthd's LDAP option; Authmux does not serve mech ldap)`);
-    else throw new ConfigError(`${where}: unknown key ${name}; did you mean ${closestKey(name)}?`);
+    const known = UNSUPPORTED_LDAP_KEYS.get(name);
+    if (!known) throw new ConfigError(`${where}: unknown key ${name}; did you mean ${closestKey(name)}?`);
+    if (!known.harmless?.(value)) unsupported.push({ name, where, why: known.why });
   }
   const values: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(KEYS) as Array<[KeyName, KeyDef<unknown>]>) {
     const s = settings.get(name);
     values[name] = s ? def.parse(s.value, s.where, ctx) : def.dflt(ctx);
   }
-  return { values: values as KeyValues, whereOf: (k) => settings.get(k)?.where ?? k };
+  return { values: values as KeyValues, whereOf: (k) => settings.get(k)?.where ?? k, isSet: (k) => settings.has(k), unsupported };
 }

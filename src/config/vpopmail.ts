@@ -56,6 +56,6 @@ export function parseVpopmailConfig(lookup: KeyLookup, confDir: string, env: Nod
     const s = lookup(k);
     if (s) settings.set(k, s);
   }
-  const { values, whereOf } = readKeys(settings, { confDir, env, runDir: '/', foreground: true }, []);
+  const { values, whereOf } = readKeys(settings, { confDir, env, runDir: '/', foreground: true });
   return buildVpopmailConfig(values, whereOf);
 }

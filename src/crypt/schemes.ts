@@ -5,10 +5,42 @@
 export type StoredSecret =
   | { readonly kind: 'crypt'; readonly hash: string }
   | { readonly kind: 'plain'; readonly value: Buffer }
+  | { readonly kind: 'digest'; readonly algorithm: DigestAlgorithm; readonly digest: Buffer; readonly salt: Buffer }
+  /** A digest scheme whose value does not decode to a digest: nothing matches it. */
+  | { readonly kind: 'malformed'; readonly scheme: string }
   | { readonly kind: 'unsupported'; readonly scheme: string };
 
-const CRYPT_SCHEMES = new Set(['CRYPT', 'MD5-CRYPT', 'SHA256-CRYPT', 'SHA512-CRYPT', 'BLF-CRYPT', 'DES-CRYPT']);
+export type DigestAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
+
+// {UNIX} is saslauthd's other name for {CRYPT} in userPassword values.
+const CRYPT_SCHEMES = new Set(['CRYPT', 'UNIX', 'MD5-CRYPT', 'SHA256-CRYPT', 'SHA512-CRYPT', 'BLF-CRYPT', 'DES-CRYPT']);
 const PLAIN_SCHEMES = new Set(['PLAIN', 'CLEAR', 'CLEARTEXT']);
+
+/**
+ * The LDAP digests (RFC 2307's {MD5} and {SHA}, OpenLDAP's salted {SMD5} and
+ * {SSHA}, and the SHA-2 ones of its pw-sha2 module and Dovecot): base64 of the
+ * digest, followed by the salt for the salted ones.
+ */
+const DIGEST_SCHEMES: ReadonlyMap<string, { readonly algorithm: DigestAlgorithm; readonly length: number; readonly salted: boolean }> = new Map([
+  ['MD5', { algorithm: 'md5', length: 16, salted: false }],
+  ['SMD5', { algorithm: 'md5', length: 16, salted: true }],
+  ['SHA', { algorithm: 'sha1', length: 20, salted: false }],
+  ['SSHA', { algorithm: 'sha1', length: 20, salted: true }],
+  ['SHA256', { algorithm: 'sha256', length: 32, salted: false }],
+  ['SSHA256', { algorithm: 'sha256', length: 32, salted: true }],
+  ['SHA512', { algorithm: 'sha512', length: 64, salted: false }],
+  ['SSHA512', { algorithm: 'sha512', length: 64, salted: true }],
+] as const);
+
+function parseDigest(scheme: string, value: string): StoredSecret | undefined {
+  const d = DIGEST_SCHEMES.get(scheme);
+  if (!d) return undefined;
+  // Node's base64 decoder skips what it cannot read; a value that is not base64 must not shrink into one that is.
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return { kind: 'malformed', scheme };
+  const raw = Buffer.from(value, 'base64');
+  if (d.salted ? raw.length <= d.length : raw.length !== d.length) return { kind: 'malformed', scheme };
+  return { kind: 'digest', algorithm: d.algorithm, digest: raw.subarray(0, d.length), salt: raw.subarray(d.length) };
+}
 
 export function parseStoredSecret(stored: string, isPlaintext: boolean): StoredSecret {
   if (isPlaintext) return { kind: 'plain', value: Buffer.from(stored, 'latin1') };
@@ -18,7 +50,7 @@ export function parseStoredSecret(stored: string, isPlaintext: boolean): StoredS
   const rest = stored.slice(m[0].length);
   if (CRYPT_SCHEMES.has(scheme)) return { kind: 'crypt', hash: rest };
   if (PLAIN_SCHEMES.has(scheme)) return { kind: 'plain', value: Buffer.from(rest, 'latin1') };
-  return { kind: 'unsupported', scheme };
+  return parseDigest(scheme, rest) ?? { kind: 'unsupported', scheme };
 }
 
 /** The hash family, by its prefix; used to pick a JS fallback and for logs. */
@@ -50,6 +82,9 @@ export function decoyOf(secret: string, isPlaintext: boolean): { readonly secret
   const m = /^\{[A-Za-z0-9.-]+\}/.exec(secret);
   const prefix = m ? m[0] : '';
   const hash = secret.slice(prefix.length);
+  const digest = m ? parseDigest(m[0].slice(1, -1).toUpperCase(), hash) : undefined;
+  // A digest costs the same whatever its bytes: zeros of the same length, salt and all.
+  if (digest?.kind === 'digest') return { secret: prefix + Buffer.alloc(digest.digest.length + digest.salt.length).toString('base64'), isPlaintext: false };
   let keep: number;
   if (/^\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) keep = 29;
   else if (hash.startsWith('$')) keep = hash.lastIndexOf('$') + 1;

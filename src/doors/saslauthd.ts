@@ -18,8 +18,8 @@ export function toAuthRequest(r: SaslauthdRequest, trusted = true): AuthRequest 
   return ip ? { ...base, clientIp: ip } : base;
 }
 
-/** saslauthd's mechanisms whose refusals carry no reason: sasldb answers a bare NO. */
-const BARE_NO = new Set(['sasldb']);
+/** saslauthd's mechanisms whose refusals carry no reason: sasldb and ldap answer a bare NO. */
+const BARE_NO = new Set(['sasldb', 'ldap']);
 
 /**
  * The reply saslauthd would give for this result under mechanism `mech`. A

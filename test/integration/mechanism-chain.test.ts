@@ -131,7 +131,7 @@ describe('mech: sasldb shadow from the config file, and SIGHUP to another order'
   test('a repeated or unknown member stops the start with a line saying which', async () => {
     const src = sources();
     await assert.rejects(startDaemon({ args: ['-a', 'shadow,sasldb,shadow'], config: src.keys.join('\n') }), /-a shadow,sasldb,shadow: shadow is named twice/);
-    await assert.rejects(startDaemon({ config: ['mech: shadow ldap', ...src.keys].join('\n') }), /saslauthd\.conf:1: ldap is a saslauthd mechanism Authmux does not serve/);
+    await assert.rejects(startDaemon({ config: ['mech: shadow kerberos5', ...src.keys].join('\n') }), /saslauthd\.conf:1: kerberos5 is a saslauthd mechanism Authmux does not serve/);
   });
 });
 

@@ -104,7 +104,7 @@ describe('daemon lifecycle', () => {
   test('-v and -h', async () => {
     const v = await run(BIN, ['saslauthd', '-v']);
     assert.equal(v.code, 0);
-    assert.match(v.stdout, /^authmux saslauthd \d+\.\d+\.\d+\nauthentication mechanisms: shadow getpwent sasldb vpopmail pam rimap\n$/);
+    assert.match(v.stdout, /^authmux saslauthd \d+\.\d+\.\d+\nauthentication mechanisms: shadow getpwent sasldb vpopmail pam ldap rimap\n$/);
     const h = await run(BIN, ['saslauthd', '-h']);
     assert.equal(h.code, 0);
     assert.match(h.stdout, /-a mech/);

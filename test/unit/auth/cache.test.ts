@@ -56,3 +56,17 @@ test('scoped views share one table and its bound, and never answer for each othe
   c.clear();
   assert.equal(shadow.hit('dave', '', 'imap', pw('p'), 'g'), false, 'clearing the table clears every scope');
 });
+
+test('hitWithin: a recent success with the same password, whatever the generation; a lifetime of 0 stores nothing', async () => {
+  const c = new CredentialCache({ entries: 10, ttlMs: 60_000 });
+  c.store('alice', '', 'imap', pw('secret'), 'g1');
+  assert.equal(c.hitWithin('alice', '', 'imap', pw('secret'), 1000), true);
+  assert.equal(c.hitWithin('alice', '', 'imap', pw('secreT'), 1000), false);
+  await sleep(60);
+  assert.equal(c.hitWithin('alice', '', 'imap', pw('secret'), 50), false, 'older than asked for');
+  assert.equal(c.hit('alice', '', 'imap', pw('secret'), 'g1'), true, 'still there for a generation check');
+  c.store('bob', '', 'imap', pw('p'), 'g', 0);
+  assert.equal(c.hit('bob', '', 'imap', pw('p'), 'g'), false);
+  c.store('alice', '', 'imap', pw('secret'), 'g1', 0);
+  assert.equal(c.hit('alice', '', 'imap', pw('secret'), 'g1'), false, 'and drops what was there');
+});

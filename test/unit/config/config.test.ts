@@ -49,8 +49,8 @@ test('config file is found by -O, then AUTHMUX_CONFIG; a named file that is miss
   assert.throws(() => serve(['-O', '/nonexistent/x.conf']), /cannot read config file/);
 });
 
-test('keys: files relative to the config file, unknown keys warn, bad values name their line', () => {
-  const p = confFile('mech: shadow\npasswd_file: p\nshadow_file: /abs/s\nldap_servers: ldap://x\nrequest_timeout: 2.5\nmax_connections: 7\ncache: yes\ncache_ttl: 30\ncache_size: 5\nlog_target: syslog\nsyslog_path: /tmp/log.sock\n');
+test('keys: files relative to the config file, saslauthd\'s unsupported LDAP keys warn without -a ldap, bad values name their line', () => {
+  const p = confFile('mech: shadow\npasswd_file: p\nshadow_file: /abs/s\nldap_use_sasl: yes\nrequest_timeout: 2.5\nmax_connections: 7\ncache: yes\ncache_ttl: 30\ncache_size: 5\nlog_target: syslog\nsyslog_path: /tmp/log.sock\n');
   const c = serve(['-f', '-O', p]);
   assert.equal(c.passwdFile, join(p, '..', 'p'));
   assert.equal(c.shadowFile, '/abs/s');
@@ -59,7 +59,7 @@ test('keys: files relative to the config file, unknown keys warn, bad values nam
   assert.deepEqual(c.cache, { enabled: true, ttlMs: 30_000, entries: 5 });
   assert.deepEqual(c.log.target, { kind: 'syslog', path: '/tmp/log.sock' });
   assert.equal(c.warnings.length, 1);
-  assert.match(c.warnings[0]!, /:4: unknown key ldap_servers/);
+  assert.match(c.warnings[0]!, /:4: ldap_use_sasl ignored \(not supported, and ldap is not a mechanism here\): SASL binds/);
   assert.throws(() => serve(['-O', confFile('mech: shadow\nmax_connections: lots\n')]), /:2: expected a whole number/);
   assert.throws(() => serve(['-O', confFile('mech: shadow\ncache: maybe\n')]), /:2: expected yes or no/);
   assert.throws(() => serve(['-O', confFile('mech: shadow\ncrypt_engine: gpu\n')]), /:2: expected one of auto, libxcrypt, js/);

@@ -21,10 +21,11 @@ test('every config key is documented in saslauthd.conf.example and the README, a
   assert.equal(inv.action === 'serve' && inv.config.warnings.length, 0);
 });
 
-test('an unknown key is an error naming the file, its line and the key most like it; saslauthd\'s LDAP keys only warn', () => {
+test('an unknown key is an error naming the file, its line and the key most like it; saslauthd\'s LDAP keys are keys', () => {
   const p = confFile('mech: shadow\n# a comment\nrelay_tll: 60\n');
   assert.throws(() => serve(['-O', p]), new RegExp(`${p.replace(/[.]/g, '\\.')}:3: unknown key relay_tll; did you mean relay_ttl\\?`));
   assert.throws(() => serve(['-O', confFile('mech: shadow\ncache_size_kb: 5\n')]), /:2: unknown key cache_size_kb; did you mean cache_size\?/);
   assert.throws(() => serve(['-O', confFile('mech: shadow\nchekpassword_socket: /x\n')]), /did you mean checkpassword_socket\?/);
-  assert.equal(serve(['-O', confFile('mech: shadow\nldap_search_base: dc=x\n')]).warnings.length, 1);
+  assert.equal(serve(['-O', confFile('mech: shadow\nldap_search_base: dc=x\n')]).warnings.length, 0);
+  assert.throws(() => serve(['-O', confFile('mech: ldap\nldap_serverz: ldap://x\n')]), /:2: unknown key ldap_serverz; did you mean ldap_servers\?/);
 });
