@@ -69,6 +69,16 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     if (child) reportToParent(`${PREFIX}: ${msg}`);
     return 1;
   }
+  // The socket answers (and the log says so) before start returns: a signal in between must not kill
+  // the daemon by Node's default action. It is kept and acted on once the handlers below are in place.
+  let early: 'SIGTERM' | 'SIGINT' | undefined;
+  const holders: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGTERM', () => (early ??= 'SIGTERM')],
+    ['SIGINT', () => (early ??= 'SIGINT')],
+    ['SIGHUP', () => undefined],
+    ['SIGUSR1', () => undefined],
+  ];
+  for (const [sig, h] of holders) process.on(sig, h);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(config, log);
@@ -133,5 +143,7 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
         log.error(`SIGUSR1: log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
+    for (const [sig, h] of holders) process.off(sig, h);
+    if (early) stop(early);
   });
 }

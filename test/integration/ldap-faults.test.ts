@@ -45,6 +45,8 @@ describe('-a ldap when the directory fails', () => {
       { uid: 'twin', ou: 'more', userPassword: 'twin-pw' },
       { uid: 'rita', ou: 'remote', userPassword: 'rita-pw' },
     ],
+    // A server-side size limit of one for the reader: the search comes back with one entry and sizeLimitExceeded.
+    { acl: `limits dn.exact="${READER_DN}" size=1` },
   );
   const daemons: RunningDaemon[] = [];
   const start = async (args: string[], lines: string[]) => {
@@ -104,6 +106,12 @@ describe('-a ldap when the directory fails', () => {
       const fast = await timed(() => Promise.all(Array.from({ length: 10 }, () => reply(alone.socket, 'alice', 'alice-pw'))));
       assert.deepEqual(fast.value, Array(10).fill(TEMP));
       assert.ok(fast.ms < 500, `${fast.ms} ms`);
+      // With ldap_bind_dn the hang shows at the service bind: that server is skipped as well, and the next one answers.
+      const bound = await start([], [`ldap_servers: ldap://127.0.0.1:${hung.port}/ ${slapd.uri}`, `ldap_search_base: ${PEOPLE}`, 'ldap_timeout: 1', `ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`]);
+      assert.equal((await reply(bound.socket, 'alice', 'alice-pw')), 'OK', 'the next server answered the same request');
+      const after = await timed(() => Promise.all(Array.from({ length: 10 }, () => reply(bound.socket, 'alice', 'alice-pw'))));
+      assert.deepEqual(after.value, Array(10).fill('OK'));
+      assert.ok(after.ms < 900, `${after.ms} ms`);
     } finally {
       await hung.close();
     }
@@ -147,6 +155,10 @@ describe('-a ldap when the directory fails', () => {
   test('a filter that matches two entries is refused (try again, logged), never bound to the first', async () => {
     const d = await start([], [`ldap_servers: ${slapd.uri}`, `ldap_search_base: ${SUFFIX}`]);
     assert.equal(await reply(d.socket, 'twin', 'twin-pw'), TEMP);
+    // Also when the server's own size limit hides the second entry: its sizeLimitExceeded is no success.
+    const limited = await start([], [`ldap_servers: ${slapd.uri}`, `ldap_search_base: ${SUFFIX}`, `ldap_bind_dn: ${READER_DN}`, `ldap_password: ${READER_PW}`]);
+    assert.equal(await reply(limited.socket, 'twin', 'twin-pw'), TEMP);
+    assert.equal(await reply(limited.socket, 'alice', 'alice-pw'), 'OK', 'one entry under the limit is served');
     await d.waitForLog(/\[reason=\(uid=twin\) matches several entries under "dc=example,dc=com"; refused until only one does\]/);
   });
 

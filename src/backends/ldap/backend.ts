@@ -110,8 +110,10 @@ export function createLdapBackend(o: LdapBackendOptions): Backend {
     const base = expand(searchBase, v, 'dn');
     const f = expand(filter, v, 'filter');
     const attributes = c.method === 'custom' ? [c.passwordAttr] : STAMP_ATTRIBUTES;
-    // Two asked for, one wanted: a filter that matches several entries is refused, never bound to the first.
-    const entries = await dir.search({ base, scope: c.scope, filter: f, attributes, sizeLimit: 2, buffers: c.method === 'custom' ? [c.passwordAttr] : [] }, opts);
+    // No limit of ours: with one, ldapts returns the entries a server-side limit cut short as a success, and a
+    // second matching entry would go unseen. Without, sizeLimitExceeded is an error (try again), and a filter
+    // that matches several entries is refused, never bound to the first.
+    const entries = await dir.search({ base, scope: c.scope, filter: f, attributes, sizeLimit: 0, buffers: c.method === 'custom' ? [c.passwordAttr] : [] }, opts);
     if (entries.length === 0) return { kind: 'none', why: `no entry matches ${f} under ${JSON.stringify(base)}` };
     // Not the user's doing, and no verdict on any password: the admin has a duplicate or too wide a filter to fix.
     if (entries.length > 1) throw new TempFail(`${f} matches several entries under ${JSON.stringify(base)}; refused until only one does`);

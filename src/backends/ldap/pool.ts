@@ -59,8 +59,16 @@ export class ServerSet {
         return link;
       } catch (err) {
         link.close();
-        // Reached, but not usable as configured (the service bind refused): the next server would say the same.
-        throw err instanceof TempFail ? err : new TempFail(`${server.uri}: ${classify(err).message}`);
+        const failure = classify(err);
+        // A service bind left unanswered or cut off says the server is hung, not that the bind is wrong:
+        // skip it like one that cannot be reached, and ask the next.
+        if (failure.kind === 'timeout' || failure.kind === 'lost') {
+          this.markDown(server, st, failure.message);
+          skipped.push(`${server.uri}: ${failure.message}`);
+          continue;
+        }
+        // Reached, but refused as configured (the service bind itself refused): the next server would say the same.
+        throw err instanceof TempFail ? err : new TempFail(`${server.uri}: ${failure.message}`);
       }
     }
     throw new TempFail(`no LDAP server reachable (${skipped.join('; ')})`);
