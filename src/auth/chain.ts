@@ -80,6 +80,11 @@ export class AuthChain {
     return this.backends.flatMap((b) => b.check?.() ?? []);
   }
 
+  /** Entries the cache holds over all mechanisms; 0 without a cache. */
+  get cacheEntries(): number {
+    return this.cache?.size ?? 0;
+  }
+
   flushCache(): void {
     this.cache?.clear();
   }

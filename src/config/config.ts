@@ -12,6 +12,7 @@ import { buildRelayConfig, type RelayConfig } from './relay.js';
 import { buildRimapConfig, type RimapConfig } from './rimap.js';
 import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 import { buildLdapConfig, type LdapConfig } from './ldap.js';
+import type { MetricsListen } from './metrics-listen.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
@@ -76,6 +77,8 @@ export interface Config {
   };
   /** Dovecot's userdb lookups (does an account exist; no password), made like the dovecot socket; undefined: not served. */
   readonly dovecotUserdbSocket: string | undefined;
+  /** Where /metrics is served; undefined: not served. */
+  readonly metricsListen: MetricsListen | undefined;
   /** Present when vpopmail is one of the mechanisms. */
   readonly vpopmail: VpopmailConfig | undefined;
   /** Present when rimap is one of the mechanisms. */
@@ -222,6 +225,7 @@ export function loadConfig(opts: LoadOptions): Config {
       mechanisms: v.dovecot_mechanisms,
     },
     dovecotUserdbSocket: v.dovecot_userdb_socket,
+    metricsListen: v.metrics_listen,
     vpopmail: mechs.includes('vpopmail') ? buildVpopmailConfig(v, whereOf) : undefined,
     rimap: mechs.includes('rimap') ? buildRimapConfig(v, whereOf, flags.rimapServer, warnings) : undefined,
     ldap: mechs.includes('ldap') ? buildLdapConfig(keys) : undefined,

@@ -4,6 +4,7 @@ import { AddressSet } from '../net/address.js';
 import { ConfigError } from './errors.js';
 import { parseRedisTarget } from './redis-target.js';
 import { parseRimapServer, type RimapServer } from './rimap.js';
+import { parseMetricsListen, type MetricsListen } from './metrics-listen.js';
 import { parseLdapServers } from './ldap-servers.js';
 import { parseSqlUrl } from './sql-connection.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
@@ -142,6 +143,7 @@ export const KEYS = {
   relay_rebuild_command: key('run (sh -c) after the text map changes', text, none as () => string | undefined),
   relay_cdb: key('qmail\'s tcp.smtp.cdb', path, none as () => string | undefined),
   relay_cdb_rules: key('the site\'s tcprules file, compiled after the grants', path, none as () => string | undefined),
+  metrics_listen: key('where the metrics are served over HTTP: host:port or an absolute Unix socket path', (v, w) => parseMetricsListen(v, w), none as () => MetricsListen | undefined),
   relay_expire_interval: key('seconds between expiry runs', seconds(1000), () => 60_000),
 } as const;
 

@@ -2,7 +2,7 @@ import { auditLine, logResult } from '../auth/audit.js';
 import { PenaltyTable } from '../auth/penalty.js';
 import { PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
-import { AuthChain } from '../auth/chain.js';
+import { AuthChain, type Decided } from '../auth/chain.js';
 import { createBackends, keepsPlaintext } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
@@ -28,6 +28,13 @@ import { loadPeerUid, type PeerUid } from '../os/peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
 import { adoptActivated, claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 import { activatedSockets } from '../os/socket-activation.js';
+import type { Door, Metrics } from './metrics.js';
+
+/** When a request's check began and ended (performance.now()); both 0 when it never ran. */
+interface Clock {
+  start: number;
+  end: number;
+}
 
 async function buildChain(config: Config, verifier: Verifier, log: Logger): Promise<AuthChain> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
@@ -85,6 +92,7 @@ function adoptActivatedSockets(config: Config, log: Logger): void {
     'dovecot-userdb': config.dovecotUserdbSocket,
     'relay-socketmap': config.relay.socketmap,
     checkpassword: config.checkpassword.socket,
+    metrics: config.metricsListen?.kind === 'unix' ? config.metricsListen.path : undefined,
   };
   for (const [name, fd] of activatedSockets(process.env)) {
     const path = places[name];
@@ -113,7 +121,15 @@ export class Daemon {
   /** Dovecot's userdb lookups, when dovecot_userdb_socket is set. */
   private readonly userdb: DovecotUserdbServer | undefined;
 
-  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, auth: AuthChain, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
+  private constructor(
+    config: Config,
+    private readonly log: Logger,
+    verifier: Verifier,
+    auth: AuthChain,
+    private readonly relay: RelayTracker | undefined,
+    private readonly limits: ConnectionLimits,
+    private readonly metrics: Metrics | undefined,
+  ) {
     this.config = config;
     this.penalties = new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
     this.gate = gateFor(config, this.penalties);
@@ -178,7 +194,14 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    const d = new Daemon(config, log, verifier, await buildChain(config, verifier, log), await createRelayTracker(config, log), connectionLimits(config, log));
+    // The cache changes with each reload: the gauge asks whichever chain serves at the scrape.
+    let daemon: Daemon | undefined;
+    // prom-client is loaded only when metrics are served.
+    const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
+    const auth = await buildChain(config, verifier, log);
+    const relay = await createRelayTracker(config, log, metrics ? [metrics.relayPublisher()] : []);
+    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log), metrics);
+    daemon = d;
     for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
     if (d.door) {
@@ -204,6 +227,10 @@ export class Daemon {
       await d.socketmap.start();
       log.info(`relay socketmap on ${config.relay.socketmap}`);
     }
+    if (metrics) {
+      await metrics.listen(config.metricsListen!, log, config.pidFile);
+      log.info(`metrics on ${metrics.address}`);
+    }
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mechs.join(',')}, cache ${config.cache.enabled ? 'on' : 'off'})`);
     return d;
@@ -216,7 +243,9 @@ export class Daemon {
     this.served++;
     const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.auth;
-    const { result } = await this.gate.run(req, gone, () => auth.authenticate(req, { signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => auth.authenticate(req, { signal: gone, trusted })));
+    this.count('saslauthd', result, penaltyMs, clock);
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
     if (gone.aborted) return saslauthd.reply(result, result.mech, trusted);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, result.mech, result);
@@ -229,7 +258,9 @@ export class Daemon {
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
     const req = cpSocket.toAuthRequest(r, trusted);
-    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted })));
+    this.count('checkpassword', result, penaltyMs, clock);
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${result.mech}/checkpassword`, result);
     const reply = cpSocket.replyOf(result, trusted);
@@ -241,12 +272,25 @@ export class Daemon {
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
-    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { signal: gone, trusted })));
+    this.count('dovecot', result, penaltyMs, clock);
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
     logResult(this.log, this.config.verbose, req, `${result.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return dovecot.reply(l.auth.id, req.login, result, trusted);
+  }
+
+  /** Counted whether or not the client stayed for the answer: the check was made all the same. */
+  private count(door: Door, result: Decided, penaltyMs: number, clock: Clock): void {
+    const m = this.metrics;
+    if (!m) return;
+    if (penaltyMs > 0) m.penalised();
+    // A request that left while penalised was never checked: no duration, no cache lookup, no backend error.
+    const checked = clock.end > 0;
+    const cache = checked && this.config.cache.enabled ? result.kind === 'ok' && result.cached : undefined;
+    m.request(door, result.mech, result.kind, checked ? (clock.end - clock.start) / 1000 : undefined, cache);
   }
 
   /** A lookup the source could not answer is logged: the MTA defers mail on it. */
@@ -282,6 +326,7 @@ export class Daemon {
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
     if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
+    if (JSON.stringify(next.metricsListen) !== JSON.stringify(this.config.metricsListen)) this.log.warn('metrics_listen changes only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.auth;
@@ -302,11 +347,20 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close()]);
+    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);
     await this.auth.close();
     await this.verifier.close();
+  }
+}
+
+async function timed(clock: Clock, check: () => Promise<Decided>): Promise<Decided> {
+  clock.start = performance.now();
+  try {
+    return await check();
+  } finally {
+    clock.end = performance.now();
   }
 }
