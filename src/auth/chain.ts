@@ -89,6 +89,11 @@ export class AuthChain {
     this.cache?.clear();
   }
 
+  /** The entries of one login, as the backends see it (with -r, login@realm). */
+  forgetLogin(login: string, realm?: string): number {
+    return this.cache?.forgetLogin(login, realm) ?? 0;
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.backends.map((b) => b.close?.()));
   }

@@ -96,6 +96,16 @@ export class PenaltyTable {
     return this.table.get(penaltyKey(ip))?.failures ?? 0;
   }
 
+  /** The addresses counted now (or the one `ip` falls under), most recently seen first. */
+  list(ip?: string): Array<{ key: string; failures: number; delayMs: number }> {
+    const delay = (failures: number) => (failures === 0 ? 0 : Math.min(this.opts.baseMs * 2 ** Math.min(failures - 1, 30), this.maxMs));
+    const keys = ip === undefined ? [...this.table.keys()] : [penaltyKey(ip)];
+    return keys.flatMap((key) => {
+      const e = this.table.get(key);
+      return e ? [{ key, failures: e.failures, delayMs: delay(e.failures) }] : [];
+    });
+  }
+
   clear(ip: string): boolean {
     return this.table.delete(penaltyKey(ip));
   }

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
+import { canonicalIp } from '../net/address.js';
+import { ControlServer, type ControlActions } from './control-server.js';
 import { PenaltyTable } from '../auth/penalty.js';
 import { PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
@@ -102,6 +105,16 @@ function adoptActivatedSockets(config: Config, log: Logger): void {
     }
     adoptActivated(path, fd);
     log.info(`socket activation: ${name} (${path}) on fd ${fd}`);
+  }
+}
+
+/** Who connects to the control socket; without SO_PEERCRED nobody is let in. */
+function controlPeerUid(log: Logger): PeerUid | undefined {
+  try {
+    return loadPeerUid();
+  } catch (err) {
+    log.warn(`control socket: peer credentials cannot be read (${(err as Error).message}); it answers nobody`);
+    return undefined;
   }
 }
 
@@ -231,6 +244,8 @@ export class Daemon {
       await metrics.listen(config.metricsListen!, log, config.pidFile);
       log.info(`metrics on ${metrics.address}`);
     }
+    d.control = new ControlServer(join(config.runDir, 'control'), d.controlActions(), log, controlPeerUid(log));
+    await d.control.start();
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mechs.join(',')}, cache ${config.cache.enabled ? 'on' : 'off'})`);
     return d;
@@ -238,6 +253,54 @@ export class Daemon {
 
   /** Logins decided since start, on every door: systemd's STATUS line shows it. */
   served = 0;
+  private readonly startedAt = Date.now();
+  /** `authmux ctl`'s socket. */
+  private control: ControlServer | undefined;
+  /** What SIGHUP does (the command line and file read again, the log reopened): set by the command that runs the daemon. */
+  private reloader: (() => Promise<void>) | undefined;
+
+  setReloader(reload: () => Promise<void>): void {
+    this.reloader = reload;
+  }
+
+  private controlActions(): ControlActions {
+    return {
+      stats: () => ({
+        pid: process.pid,
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        mechanisms: this.config.mechs.join(','),
+        logins_decided: this.served,
+        cache_entries: this.auth.cacheEntries,
+        penalised_addresses: this.penalties.size,
+      }),
+      flush: (login) => {
+        if (login === undefined) {
+          const n = this.auth.cacheEntries;
+          this.auth.flushCache();
+          return n;
+        }
+        // user@realm: the realm field as clients send it, or the login as one string (Dovecot, -r), both.
+        const at = login.lastIndexOf('@');
+        if (at <= 0) return this.auth.forgetLogin(login);
+        return this.auth.forgetLogin(login.slice(0, at), login.slice(at + 1)) + this.auth.forgetLogin(login);
+      },
+      reload: async () => {
+        if (!this.reloader) throw new Error('reload is not available in this process');
+        await this.reloader();
+      },
+      penalties: (ip) => {
+        if (ip !== undefined && !canonicalIp(ip)) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        return this.penalties.list(ip === undefined ? undefined : canonicalIp(ip));
+      },
+      clearPenalty: (ip) => {
+        const canonical = canonicalIp(ip);
+        if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        const cleared = this.penalties.clear(canonical);
+        if (cleared) this.log.info(logLine`control: penalty of ${canonical} cleared`);
+        return cleared;
+      },
+    };
+  }
 
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
@@ -347,7 +410,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
+    await Promise.all([this.control?.close(), this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
     this.limits.close();
     await this.relay?.close();
     removeQuietly(this.config.pidFile);
