@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
 import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
-import { PenaltyTable } from '../auth/penalty.js';
+import { penaltyKey, PenaltyTable } from '../auth/penalty.js';
+import { SharedPenalty } from '../auth/shared-penalty.js';
+import { ThrottledWarning } from './throttled-warning.js';
 import { PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
 import { AuthChain, type Decided } from '../auth/chain.js';
@@ -78,9 +80,9 @@ const PENALTY_FORGET_MS = 3_600_000;
 /** About 200 bytes an address: an attack from a million addresses keeps this many, some 20 MB. */
 const PENALTY_ENTRIES = 100_000;
 
-function gateFor(config: Config, table: PenaltyTable): PenaltyGate {
+function gateFor(config: Config, table: PenaltyTable, shared: SharedPenalty | undefined): PenaltyGate {
   table.limit(config.penalty.maxMs);
-  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs });
+  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs, shared });
 }
 
 /**
@@ -125,6 +127,8 @@ export class Daemon {
   /** Per-address failure counts live as long as the daemon; a reload only changes the rules. */
   private readonly penalties: PenaltyTable;
   private gate: PenaltyGate;
+  /** penalty_store: redis; kept across reloads, as the local counts are. */
+  private readonly sharedPenalty: SharedPenalty | undefined;
   private readonly server: MuxServer<SaslauthdRequest>;
   /** The checkpassword program's door, when checkpassword_socket is set. */
   private readonly door: MuxServer<DoorRequest> | undefined;
@@ -145,7 +149,10 @@ export class Daemon {
   ) {
     this.config = config;
     this.penalties = new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
-    this.gate = gateFor(config, this.penalties);
+    this.sharedPenalty = config.penalty.enabled && config.penalty.shared
+      ? new SharedPenalty(config.penalty.shared.target, config.penalty.shared.prefix, PENALTY_FORGET_MS / 1000, ((w) => (err: Error) => w.warn(err.message))(new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000)))
+      : undefined;
+    this.gate = gateFor(config, this.penalties, this.sharedPenalty);
     this.socketmap = relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
       : undefined;
@@ -295,6 +302,7 @@ export class Daemon {
       clearPenalty: (ip) => {
         const canonical = canonicalIp(ip);
         if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        this.sharedPenalty?.clear(penaltyKey(canonical));
         const cleared = this.penalties.clear(canonical);
         if (cleared) this.log.info(logLine`control: penalty of ${canonical} cleared`);
         return cleared;
@@ -403,7 +411,8 @@ export class Daemon {
     }
     this.auth = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
-    this.gate = gateFor(next, this.penalties);
+    if (JSON.stringify(next.penalty.shared) !== JSON.stringify(this.config.penalty.shared)) this.log.warn('penalty_store and penalty_redis_prefix change only with a restart');
+    this.gate = gateFor(next, this.penalties, this.sharedPenalty);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
     this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);
@@ -413,6 +422,7 @@ export class Daemon {
     await Promise.all([this.control?.close(), this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
     this.limits.close();
     await this.relay?.close();
+    await this.sharedPenalty?.close();
     removeQuietly(this.config.pidFile);
     await this.auth.close();
     await this.verifier.close();
