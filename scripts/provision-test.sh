@@ -30,6 +30,7 @@ packages=(
   slapd           # OpenLDAP's server: the tests start their own (-a ldap) with their own slapd.conf on private ports
   ldap-utils      # ldappasswd, ldapmodify, ldapwhoami: the directory changed as an admin changes it
   openssl         # the test CA for ldaps:// and StartTLS
+  prometheus      # promtool check metrics validates the daemon's scrape; the server itself is not used
 )
 MAKEMAP_DIR=/var/tmp/authmux-sendmail-bin
 EXIM_DIR=/var/tmp/authmux-exim

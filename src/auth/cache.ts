@@ -105,6 +105,17 @@ export class CredentialCache {
     this.lru.delete(this.id(user, realm, service));
   }
 
+  /** Drops every entry of this login (any mechanism, any service; any realm when none is given), e.g. after an admin reset its password; returns how many. */
+  forgetLogin(user: string, realm?: string): number {
+    let n = 0;
+    for (const id of [...this.lru.keys()]) {
+      // id: scope NUL user NUL realm NUL service
+      const [, u, r] = id.split('\0');
+      if (u === user && (realm === undefined || r === realm) && this.lru.delete(id)) n++;
+    }
+    return n;
+  }
+
   clear(): void {
     this.lru.clear();
   }

@@ -80,8 +80,18 @@ export class AuthChain {
     return this.backends.flatMap((b) => b.check?.() ?? []);
   }
 
+  /** Entries the cache holds over all mechanisms; 0 without a cache. */
+  get cacheEntries(): number {
+    return this.cache?.size ?? 0;
+  }
+
   flushCache(): void {
     this.cache?.clear();
+  }
+
+  /** The entries of one login, as the backends see it (with -r, login@realm). */
+  forgetLogin(login: string, realm?: string): number {
+    return this.cache?.forgetLogin(login, realm) ?? 0;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressSet } from '../net/address.js';
 import type { Decided } from './chain.js';
-import type { PenaltyTable } from './penalty.js';
+import { penaltyKey, type PenaltyTable } from './penalty.js';
+import type { SharedPenalty } from './shared-penalty.js';
 import type { AuthRequest } from './types.js';
 
 export interface PenaltyGateOptions {
@@ -11,6 +12,8 @@ export interface PenaltyGateOptions {
   readonly exempt: AddressSet;
   /** Every failure's reply waits this long (auth_failure_delay; 0 as saslauthd). */
   readonly failureDelayMs: number;
+  /** penalty_store: redis: the fleet's counts, beside this daemon's own. */
+  readonly shared?: SharedPenalty | undefined;
 }
 
 /** What the gate counted, for the metrics and the log. */
@@ -32,16 +35,22 @@ export class PenaltyGate {
   async run(req: AuthRequest, signal: AbortSignal | undefined, decide: () => Promise<Decided>): Promise<GateOutcome> {
     const ip = req.clientIp;
     const table = ip !== undefined && req.noPenalty !== true && !this.opts.exempt.has(ip) ? this.opts.table : undefined;
-    const penaltyMs = table ? table.delayMs(ip!) : 0;
+    const key = table ? penaltyKey(ip!) : '';
+    const fleet = table && this.opts.shared ? await this.opts.shared.failures(key) : undefined;
+    // The fleet's count when Redis tells it in time (a success anywhere clears it); this daemon's own otherwise.
+    const penaltyMs = table ? (fleet !== undefined ? table.delayFor(fleet) : table.delayMs(ip!)) : 0;
     if (penaltyMs > 0 && !(await this.wait(penaltyMs, signal))) {
       return { result: { kind: 'tempfail', reason: 'client gone while its address was penalised', mech: 'penalty' }, penaltyMs };
     }
     const result = await decide();
     if (result.kind === 'fail') {
-      table?.failed(ip!, req.login, req.password);
+      if (table?.failed(ip!, req.login, req.password)) this.opts.shared?.failed(key);
       if (this.opts.failureDelayMs > 0) await this.wait(this.opts.failureDelayMs, signal);
     } else if (result.kind === 'ok') {
-      table?.succeeded(ip!);
+      if (table) {
+        table.succeeded(ip!);
+        this.opts.shared?.succeeded(key);
+      }
     }
     return { result, penaltyMs };
   }

@@ -63,9 +63,13 @@ export class PenaltyTable {
 
   /** How long a request from `ip` waits before it is checked. */
   delayMs(ip: string): number {
-    const e = this.table.get(penaltyKey(ip));
-    if (!e || e.failures === 0) return 0;
-    return Math.min(this.opts.baseMs * 2 ** Math.min(e.failures - 1, 30), this.maxMs);
+    return this.delayFor(this.table.get(penaltyKey(ip))?.failures ?? 0);
+  }
+
+  /** The wait after this many consecutive failures. */
+  delayFor(failures: number): number {
+    if (failures <= 0) return 0;
+    return Math.min(this.opts.baseMs * 2 ** Math.min(failures - 1, 30), this.maxMs);
   }
 
   /** A reload may change the cap; the counts stay. */
@@ -73,18 +77,20 @@ export class PenaltyTable {
     this.maxMs = maxMs;
   }
 
-  failed(ip: string, login: string, password: Buffer): void {
+  /** Counts a failure; false when it repeated a recent pair and so counted nothing. */
+  failed(ip: string, login: string, password: Buffer): boolean {
     const k = penaltyKey(ip);
     const digest = createHmac('sha256', this.key).update(login, 'latin1').update('\0').update(password).digest().subarray(0, DIGEST_BYTES);
     const e = this.table.get(k) ?? { failures: 0, tried: [] };
     if (e.tried.some((d) => d.equals(digest))) {
       this.table.set(k, e);
-      return;
+      return false;
     }
     e.tried.push(digest);
     if (e.tried.length > REMEMBERED_PAIRS) e.tried.shift();
     e.failures++;
     this.table.set(k, e);
+    return true;
   }
 
   succeeded(ip: string): void {
@@ -94,6 +100,15 @@ export class PenaltyTable {
   /** Failures counted for the address's key now (the control command shows them). */
   failures(ip: string): number {
     return this.table.get(penaltyKey(ip))?.failures ?? 0;
+  }
+
+  /** The addresses counted now (or the one `ip` falls under), most recently seen first. */
+  list(ip?: string): Array<{ key: string; failures: number; delayMs: number }> {
+    const keys = ip === undefined ? [...this.table.keys()] : [penaltyKey(ip)];
+    return keys.flatMap((key) => {
+      const e = this.table.get(key);
+      return e ? [{ key, failures: e.failures, delayMs: this.delayFor(e.failures) }] : [];
+    });
   }
 
   clear(ip: string): boolean {

@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   testsaslauthd: async () => (await import('./testsaslauthd.js')).testsaslauthdMain,
   sasldb: async () => (await import('./sasldb.js')).sasldbMain,
   relay: async () => (await import('./relay.js')).relayMain,
+  ctl: async () => (await import('./ctl.js')).ctlMain,
   checkpassword: async () => {
     const { checkpasswordMain } = await import('./checkpassword.js');
     return (argv) => checkpasswordMain(argv, process.env);
@@ -20,6 +21,7 @@ commands:
   testsaslauthd   ask a running daemon to check one login, like Cyrus testsaslauthd
   sasldb          list a sasldb (Berkeley DB or text); add or delete users in a text sasldb
   relay           POP-before-SMTP grants: add, delete, expire, list, dump (vsmtprelay's commands)
+  ctl             the running daemon: stats, cache flush, reload, penalty table (root)
   checkpassword   qmail's checkpassword interface (also bin/authmux-checkpassword): checkpassword prog [args...]
 `;
 

@@ -120,19 +120,22 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      const reload = async () => {
-        const next = parseSaslauthdArgs(argv, process.env);
-        if (next.action !== 'serve') return;
-        await daemon.reload(next.config);
-        log.swap(logFor(next.config));
-        current = next.config;
-      };
+    const reload = async () => {
+      const next = parseSaslauthdArgs(argv, process.env);
+      if (next.action !== 'serve') return;
+      await daemon.reload(next.config);
+      log.swap(logFor(next.config));
+      current = next.config;
+    };
+    /** SIGHUP and `authmux ctl reload` alike; the latter hears whether it worked. */
+    const reloadTold = () => {
       systemd.reloading();
-      reload()
-        .catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`))
-        // Ready again either way: a reload that failed leaves the old configuration serving.
-        .finally(() => systemd.send('READY=1', `STATUS=${status()}`));
+      // Ready again either way: a reload that failed leaves the old configuration serving.
+      return reload().finally(() => systemd.send('READY=1', `STATUS=${status()}`));
+    };
+    daemon.setReloader(reloadTold);
+    process.on('SIGHUP', () => {
+      reloadTold().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`));
     });
     // logrotate's postrotate: the file moved away is closed, and log_target is opened anew.
     process.on('SIGUSR1', () => {

@@ -1,3 +1,4 @@
+import type { RedisTarget } from './redis-target.js';
 import type { AddressSet } from '../net/address.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { buildRelayConfig, type RelayConfig } from './relay.js';
 import { buildRimapConfig, type RimapConfig } from './rimap.js';
 import { buildVpopmailConfig, type VpopmailConfig } from './vpopmail.js';
 import { buildLdapConfig, type LdapConfig } from './ldap.js';
+import type { MetricsListen } from './metrics-listen.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/saslauthd.conf';
 export const DEFAULT_RUN_DIR = '/var/run/saslauthd';
@@ -51,7 +53,14 @@ export interface Config {
   /** The realm an empty request realm stands for in sasldb: the short host name unless configured. */
   readonly sasldbDefaultRealm: string;
   /** Dovecot's authentication penalty per client address, and the delay of every failure. */
-  readonly penalty: { readonly enabled: boolean; readonly maxMs: number; readonly trusted: AddressSet; readonly failureDelayMs: number };
+  readonly penalty: {
+    readonly enabled: boolean;
+    readonly maxMs: number;
+    readonly trusted: AddressSet;
+    readonly failureDelayMs: number;
+    /** penalty_store: redis: where the fleet's counts are kept. */
+    readonly shared: { readonly target: RedisTarget; readonly prefix: string } | undefined;
+  };
   /** -a pam: how long a transaction may take, and how long a cached success may answer under stacks with no change signal. */
   readonly pam: { readonly timeoutMs: number; readonly cacheTtlMs: number };
   readonly checkpassword: {
@@ -76,6 +85,8 @@ export interface Config {
   };
   /** Dovecot's userdb lookups (does an account exist; no password), made like the dovecot socket; undefined: not served. */
   readonly dovecotUserdbSocket: string | undefined;
+  /** Where /metrics is served; undefined: not served. */
+  readonly metricsListen: MetricsListen | undefined;
   /** Present when vpopmail is one of the mechanisms. */
   readonly vpopmail: VpopmailConfig | undefined;
   /** Present when rimap is one of the mechanisms. */
@@ -222,6 +233,7 @@ export function loadConfig(opts: LoadOptions): Config {
       mechanisms: v.dovecot_mechanisms,
     },
     dovecotUserdbSocket: v.dovecot_userdb_socket,
+    metricsListen: v.metrics_listen,
     vpopmail: mechs.includes('vpopmail') ? buildVpopmailConfig(v, whereOf) : undefined,
     rimap: mechs.includes('rimap') ? buildRimapConfig(v, whereOf, flags.rimapServer, warnings) : undefined,
     ldap: mechs.includes('ldap') ? buildLdapConfig(keys) : undefined,
@@ -236,7 +248,13 @@ export function loadConfig(opts: LoadOptions): Config {
       target: debug || logTarget === 'stderr' ? { kind: 'stderr' } : logTarget === 'syslog' ? { kind: 'syslog', path: v.syslog_path } : { kind: 'file', path: logTarget },
       format: v.log_format,
     },
-    penalty: { enabled: v.penalty, maxMs: v.penalty_max, trusted: v.penalty_trusted, failureDelayMs: v.auth_failure_delay },
+    penalty: {
+      enabled: v.penalty,
+      maxMs: v.penalty_max,
+      trusted: v.penalty_trusted,
+      failureDelayMs: v.auth_failure_delay,
+      shared: v.penalty_store === 'redis' ? { target: v.relay_redis, prefix: v.penalty_redis_prefix } : undefined,
+    },
     requestTimeoutMs: v.request_timeout,
     idleTimeoutMs: v.idle_timeout,
     maxConnections: v.max_connections,

@@ -4,6 +4,7 @@ import { AddressSet } from '../net/address.js';
 import { ConfigError } from './errors.js';
 import { parseRedisTarget } from './redis-target.js';
 import { parseRimapServer, type RimapServer } from './rimap.js';
+import { parseMetricsListen, type MetricsListen } from './metrics-listen.js';
 import { parseLdapServers } from './ldap-servers.js';
 import { parseSqlUrl } from './sql-connection.js';
 import { DEFAULT_SERVICE_FLAGS, parseServiceFlags } from './vpopmail-flags.js';
@@ -71,6 +72,8 @@ export const KEYS = {
   penalty: key('yes: failures from one client address delay its next requests (2 s, doubling)', yesNo, () => true),
   penalty_max: key('seconds the per-address penalty grows to at most', seconds(0), () => 15_000),
   penalty_trusted: key('addresses and CIDR blocks never penalised', (v, w) => addressSet(v, w), () => addressSet('127.0.0.0/8 ::1', 'penalty_trusted')),
+  penalty_store: key('local, or redis: failure counts shared by every daemon on relay_redis (local counts still decide when Redis is away)', choice(['local', 'redis'] as const), () => 'local' as const),
+  penalty_redis_prefix: key('key prefix of the shared failure counts in Redis', text, () => 'authmux:penalty:'),
   auth_failure_delay: key('seconds every failed login\'s reply waits (0, as saslauthd)', seconds(0), () => 0),
   request_timeout: key('seconds a client has to send its whole request', seconds(100), () => 10_000),
   idle_timeout: key('seconds a many-request connection (socketmap, Dovecot) may sit idle', seconds(100), () => 60_000),
@@ -142,6 +145,7 @@ export const KEYS = {
   relay_rebuild_command: key('run (sh -c) after the text map changes', text, none as () => string | undefined),
   relay_cdb: key('qmail\'s tcp.smtp.cdb', path, none as () => string | undefined),
   relay_cdb_rules: key('the site\'s tcprules file, compiled after the grants', path, none as () => string | undefined),
+  metrics_listen: key('where the metrics are served over HTTP: host:port or an absolute Unix socket path', (v, w) => parseMetricsListen(v, w), none as () => MetricsListen | undefined),
   relay_expire_interval: key('seconds between expiry runs', seconds(1000), () => 60_000),
 } as const;
 

@@ -27,16 +27,16 @@ async function openStore(config: Config, log: Logger): Promise<RelayStore> {
 
 /**
  * The relay tracker a process needs: its store and every configured
- * publisher but the socketmap, which only the daemon serves. Undefined when
- * relay_store is none.
+ * publisher but the socketmap, which only the daemon serves, and `extra`
+ * (the daemon's metrics). Undefined when relay_store is none.
  */
-export async function createRelayTracker(config: Config, log: Logger): Promise<RelayTracker | undefined> {
+export async function createRelayTracker(config: Config, log: Logger, extra: readonly RelayPublisher[] = []): Promise<RelayTracker | undefined> {
   const r = config.relay;
   if (r.store === 'none') return undefined;
   // Every process that writes grants (daemon, checkpassword, relay CLI) refuses the same unsafe places.
   const written: Array<[string | undefined, string]> = [[r.store === 'file' ? r.file : undefined, 'relay_file'], [r.textMap, 'relay_text_map'], [r.cdb, 'relay_cdb']];
   for (const [path, key] of written) if (path) assertPrivateDir(dirname(path), key, { sticky: true });
-  const publishers: RelayPublisher[] = [];
+  const publishers: RelayPublisher[] = [...extra];
   if (r.datagram) {
     const { DatagramPublisher } = await import('./publishers/datagram.js');
     publishers.push(new DatagramPublisher(r.datagram, log));

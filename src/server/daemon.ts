@@ -1,8 +1,13 @@
+import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
-import { PenaltyTable } from '../auth/penalty.js';
+import { canonicalIp } from '../net/address.js';
+import { ControlServer, type ControlActions } from './control-server.js';
+import { penaltyKey, PenaltyTable } from '../auth/penalty.js';
+import { SharedPenalty } from '../auth/shared-penalty.js';
+import { ThrottledWarning } from './throttled-warning.js';
 import { PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
-import { AuthChain } from '../auth/chain.js';
+import { AuthChain, type Decided } from '../auth/chain.js';
 import { createBackends, keepsPlaintext } from '../backends/index.js';
 import type { Config } from '../config/config.js';
 import { createVerifier, type Verifier } from '../crypt/verifier.js';
@@ -28,6 +33,13 @@ import { loadPeerUid, type PeerUid } from '../os/peer-credentials.js';
 import { resolveTrustedUsers } from './trusted-users.js';
 import { adoptActivated, claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 import { activatedSockets } from '../os/socket-activation.js';
+import type { Door, Metrics } from './metrics.js';
+
+/** When a request's check began and ended (performance.now()); both 0 when it never ran. */
+interface Clock {
+  start: number;
+  end: number;
+}
 
 async function buildChain(config: Config, verifier: Verifier, log: Logger): Promise<AuthChain> {
   const cache = config.cache.enabled ? new CredentialCache({ entries: config.cache.entries, ttlMs: config.cache.ttlMs }) : undefined;
@@ -68,9 +80,9 @@ const PENALTY_FORGET_MS = 3_600_000;
 /** About 200 bytes an address: an attack from a million addresses keeps this many, some 20 MB. */
 const PENALTY_ENTRIES = 100_000;
 
-function gateFor(config: Config, table: PenaltyTable): PenaltyGate {
+function gateFor(config: Config, table: PenaltyTable, shared: SharedPenalty | undefined): PenaltyGate {
   table.limit(config.penalty.maxMs);
-  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs });
+  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs, shared });
 }
 
 /**
@@ -85,6 +97,7 @@ function adoptActivatedSockets(config: Config, log: Logger): void {
     'dovecot-userdb': config.dovecotUserdbSocket,
     'relay-socketmap': config.relay.socketmap,
     checkpassword: config.checkpassword.socket,
+    metrics: config.metricsListen?.kind === 'unix' ? config.metricsListen.path : undefined,
   };
   for (const [name, fd] of activatedSockets(process.env)) {
     const path = places[name];
@@ -97,6 +110,16 @@ function adoptActivatedSockets(config: Config, log: Logger): void {
   }
 }
 
+/** Who connects to the control socket; without SO_PEERCRED nobody is let in. */
+function controlPeerUid(log: Logger): PeerUid | undefined {
+  try {
+    return loadPeerUid();
+  } catch (err) {
+    log.warn(`control socket: peer credentials cannot be read (${(err as Error).message}); it answers nobody`);
+    return undefined;
+  }
+}
+
 export class Daemon {
   private config: Config;
   private auth: AuthChain;
@@ -104,6 +127,8 @@ export class Daemon {
   /** Per-address failure counts live as long as the daemon; a reload only changes the rules. */
   private readonly penalties: PenaltyTable;
   private gate: PenaltyGate;
+  /** penalty_store: redis; kept across reloads, as the local counts are. */
+  private readonly sharedPenalty: SharedPenalty | undefined;
   private readonly server: MuxServer<SaslauthdRequest>;
   /** The checkpassword program's door, when checkpassword_socket is set. */
   private readonly door: MuxServer<DoorRequest> | undefined;
@@ -113,10 +138,21 @@ export class Daemon {
   /** Dovecot's userdb lookups, when dovecot_userdb_socket is set. */
   private readonly userdb: DovecotUserdbServer | undefined;
 
-  private constructor(config: Config, private readonly log: Logger, verifier: Verifier, auth: AuthChain, private readonly relay: RelayTracker | undefined, private readonly limits: ConnectionLimits) {
+  private constructor(
+    config: Config,
+    private readonly log: Logger,
+    verifier: Verifier,
+    auth: AuthChain,
+    private readonly relay: RelayTracker | undefined,
+    private readonly limits: ConnectionLimits,
+    private readonly metrics: Metrics | undefined,
+  ) {
     this.config = config;
     this.penalties = new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
-    this.gate = gateFor(config, this.penalties);
+    this.sharedPenalty = config.penalty.enabled && config.penalty.shared
+      ? new SharedPenalty(config.penalty.shared.target, config.penalty.shared.prefix, PENALTY_FORGET_MS / 1000, ((w) => (err: Error) => w.warn(err.message))(new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000)))
+      : undefined;
+    this.gate = gateFor(config, this.penalties, this.sharedPenalty);
     this.socketmap = relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
       : undefined;
@@ -178,7 +214,14 @@ export class Daemon {
       concurrency: config.cryptConcurrency,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
-    const d = new Daemon(config, log, verifier, await buildChain(config, verifier, log), await createRelayTracker(config, log), connectionLimits(config, log));
+    // The cache changes with each reload: the gauge asks whichever chain serves at the scrape.
+    let daemon: Daemon | undefined;
+    // prom-client is loaded only when metrics are served.
+    const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
+    const auth = await buildChain(config, verifier, log);
+    const relay = await createRelayTracker(config, log, metrics ? [metrics.relayPublisher()] : []);
+    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log), metrics);
+    daemon = d;
     for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
     if (d.door) {
@@ -204,6 +247,12 @@ export class Daemon {
       await d.socketmap.start();
       log.info(`relay socketmap on ${config.relay.socketmap}`);
     }
+    if (metrics) {
+      await metrics.listen(config.metricsListen!, log, config.pidFile);
+      log.info(`metrics on ${metrics.address}`);
+    }
+    d.control = new ControlServer(join(config.runDir, 'control'), d.controlActions(), log, controlPeerUid(log));
+    await d.control.start();
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mechs.join(',')}, cache ${config.cache.enabled ? 'on' : 'off'})`);
     return d;
@@ -211,12 +260,63 @@ export class Daemon {
 
   /** Logins decided since start, on every door: systemd's STATUS line shows it. */
   served = 0;
+  private readonly startedAt = Date.now();
+  /** `authmux ctl`'s socket. */
+  private control: ControlServer | undefined;
+  /** What SIGHUP does (the command line and file read again, the log reopened): set by the command that runs the daemon. */
+  private reloader: (() => Promise<void>) | undefined;
+
+  setReloader(reload: () => Promise<void>): void {
+    this.reloader = reload;
+  }
+
+  private controlActions(): ControlActions {
+    return {
+      stats: () => ({
+        pid: process.pid,
+        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+        mechanisms: this.config.mechs.join(','),
+        logins_decided: this.served,
+        cache_entries: this.auth.cacheEntries,
+        penalised_addresses: this.penalties.size,
+      }),
+      flush: (login) => {
+        if (login === undefined) {
+          const n = this.auth.cacheEntries;
+          this.auth.flushCache();
+          return n;
+        }
+        // user@realm: the realm field as clients send it, or the login as one string (Dovecot, -r), both.
+        const at = login.lastIndexOf('@');
+        if (at <= 0) return this.auth.forgetLogin(login);
+        return this.auth.forgetLogin(login.slice(0, at), login.slice(at + 1)) + this.auth.forgetLogin(login);
+      },
+      reload: async () => {
+        if (!this.reloader) throw new Error('reload is not available in this process');
+        await this.reloader();
+      },
+      penalties: (ip) => {
+        if (ip !== undefined && !canonicalIp(ip)) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        return this.penalties.list(ip === undefined ? undefined : canonicalIp(ip));
+      },
+      clearPenalty: (ip) => {
+        const canonical = canonicalIp(ip);
+        if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        this.sharedPenalty?.clear(penaltyKey(canonical));
+        const cleared = this.penalties.clear(canonical);
+        if (cleared) this.log.info(logLine`control: penalty of ${canonical} cleared`);
+        return cleared;
+      },
+    };
+  }
 
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
     const req = saslauthd.toAuthRequest(r, trusted);
     const auth = this.auth;
-    const { result } = await this.gate.run(req, gone, () => auth.authenticate(req, { signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => auth.authenticate(req, { signal: gone, trusted })));
+    this.count('saslauthd', result, penaltyMs, clock);
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
     if (gone.aborted) return saslauthd.reply(result, result.mech, trusted);
     logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, result.mech, result);
@@ -229,7 +329,9 @@ export class Daemon {
   private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
     const req = cpSocket.toAuthRequest(r, trusted);
-    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted })));
+    this.count('checkpassword', result, penaltyMs, clock);
     if (gone.aborted) return cpSocket.encode({ kind: 'temp', reason: 'client gone' });
     logResult(this.log, this.config.verbose, req, `${result.mech}/checkpassword`, result);
     const reply = cpSocket.replyOf(result, trusted);
@@ -241,12 +343,25 @@ export class Daemon {
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
     this.served++;
     const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
-    const { result } = await this.gate.run(req, gone, () => this.auth.authenticate(req, { signal: gone, trusted }));
+    const clock: Clock = { start: 0, end: 0 };
+    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { signal: gone, trusted })));
+    this.count('dovecot', result, penaltyMs, clock);
     if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
     logResult(this.log, this.config.verbose, req, `${result.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
     if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return dovecot.reply(l.auth.id, req.login, result, trusted);
+  }
+
+  /** Counted whether or not the client stayed for the answer: the check was made all the same. */
+  private count(door: Door, result: Decided, penaltyMs: number, clock: Clock): void {
+    const m = this.metrics;
+    if (!m) return;
+    if (penaltyMs > 0) m.penalised();
+    // A request that left while penalised was never checked: no duration, no cache lookup, no backend error.
+    const checked = clock.end > 0;
+    const cache = checked && this.config.cache.enabled ? result.kind === 'ok' && result.cached : undefined;
+    m.request(door, result.mech, result.kind, checked ? (clock.end - clock.start) / 1000 : undefined, cache);
   }
 
   /** A lookup the source could not answer is logged: the MTA defers mail on it. */
@@ -282,6 +397,7 @@ export class Daemon {
     if (relayKeys(next) !== relayKeys(this.config)) this.log.warn('relay_* keys change only with a restart');
     const limitKeys = (c: Config) => JSON.stringify([c.maxConnections, c.maxConnectionsPerUser, c.trustedUsers, c.requestTimeoutMs, c.idleTimeoutMs]);
     if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
+    if (JSON.stringify(next.metricsListen) !== JSON.stringify(this.config.metricsListen)) this.log.warn('metrics_listen changes only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.auth;
@@ -295,18 +411,29 @@ export class Daemon {
     }
     this.auth = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
-    this.gate = gateFor(next, this.penalties);
+    if (JSON.stringify(next.penalty.shared) !== JSON.stringify(this.config.penalty.shared)) this.log.warn('penalty_store and penalty_redis_prefix change only with a restart');
+    this.gate = gateFor(next, this.penalties, this.sharedPenalty);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
     this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close()]);
+    await Promise.all([this.control?.close(), this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
     this.limits.close();
     await this.relay?.close();
+    await this.sharedPenalty?.close();
     removeQuietly(this.config.pidFile);
     await this.auth.close();
     await this.verifier.close();
+  }
+}
+
+async function timed(clock: Clock, check: () => Promise<Decided>): Promise<Decided> {
+  clock.start = performance.now();
+  try {
+    return await check();
+  } finally {
+    clock.end = performance.now();
   }
 }

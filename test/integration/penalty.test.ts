@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +7,7 @@ import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { freePort } from '../helpers/slapd.js';
 
 /** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
 async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
@@ -96,5 +98,52 @@ describe('penalty: no, and trusted addresses', () => {
     } finally {
       await off.stop();
     }
+  });
+});
+
+describe('penalty_store: redis, two daemons on one Redis', () => {
+  const etc = users();
+  let redis: ChildProcess;
+  let port: number;
+  const daemons: RunningDaemon[] = [];
+
+  before(async () => {
+    port = await freePort();
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') break;
+      await sleep(50);
+    }
+    const keys = `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_store: redis\nrelay_redis: redis://127.0.0.1:${port}/0\npenalty_max: 4\n`;
+    daemons.push(await startDaemon({ args: ['-a', 'shadow'], config: keys }), await startDaemon({ args: ['-a', 'shadow'], config: keys }));
+  });
+  after(async () => {
+    for (const d of daemons) await d.stop();
+    redis?.kill('SIGKILL');
+  });
+
+  test('failures counted by one daemon hold the address back at the other', async () => {
+    const [a, b] = daemons as [RunningDaemon, RunningDaemon];
+    await login(a.socket, 'alice', 'spread-1', '192.0.2.77');
+    await login(a.socket, 'alice', 'spread-2', '192.0.2.77');
+    const atB = await login(b.socket, 'alice', 'spread-3', '192.0.2.77');
+    assert.ok(atB.ms >= 3900, `the second daemon held it ${atB.ms} ms: two failures seen by the first`);
+    const ok = await login(b.socket, 'alice', 'alice-pass', '192.0.2.77');
+    assert.equal(ok.reply, 'OK');
+    assert.ok((await login(a.socket, 'alice', 'x', '192.0.2.77')).ms < 1500, 'the success at one cleared it for both');
+  });
+
+  test('Redis stopped: logins go on, counted locally, never refused for it', async () => {
+    const [a] = daemons as [RunningDaemon, RunningDaemon];
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis.once('exit', r));
+    const right = await login(a.socket, 'alice', 'alice-pass', '198.51.100.50');
+    assert.equal(right.reply, 'OK');
+    assert.ok(right.ms < 1500);
+    await login(a.socket, 'alice', 'down-1', '192.0.2.88');
+    const held = await login(a.socket, 'alice', 'down-2', '192.0.2.88');
+    assert.equal(held.reply, 'NO Incorrect password');
+    assert.ok(held.ms >= 1900, 'the local count still holds the address back');
+    await a.waitForLog(/penalty store \(Redis\) away, counting locally/);
   });
 });

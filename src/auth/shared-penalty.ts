@@ -1,0 +1,65 @@
+import { Cluster, Redis } from 'ioredis';
+import type { RedisTarget } from '../config/redis-target.js';
+
+/** A penalty lookup waits no longer than this for Redis; then the local count alone decides. */
+const TIMEOUT_MS = 100;
+
+/**
+ * Failure counts per address key in Redis, shared by every daemon of a
+ * fleet, so guesses spread over the servers behind one name still add up.
+ * Only counts cross: whether a failure repeats a recent pair is judged by
+ * each daemon alone, since a digest of user and password kept where others
+ * can read it would be a target for offline guessing. Anything that goes
+ * wrong with Redis leaves the local count deciding: a login is never
+ * refused or held back because Redis is away.
+ */
+export class SharedPenalty {
+  private readonly client: Redis | Cluster;
+
+  constructor(
+    target: RedisTarget,
+    private readonly prefix: string,
+    private readonly forgetAfterS: number,
+    private readonly onError: (err: Error) => void,
+  ) {
+    const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: TIMEOUT_MS, lazyConnect: false };
+    this.client =
+      target.kind === 'cluster'
+        ? new Cluster(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
+        : new Redis(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
+    this.client.on('error', () => undefined);
+  }
+
+  /** Failures counted for the key over the fleet; undefined when Redis cannot say in time. */
+  async failures(key: string): Promise<number | undefined> {
+    try {
+      const v = await this.client.get(this.prefix + key);
+      return v === null ? 0 : Number(v);
+    } catch (err) {
+      this.onError(err as Error);
+      return undefined;
+    }
+  }
+
+  /** One more failure (not waited for by the request). */
+  failed(key: string): void {
+    this.client
+      .multi()
+      .incr(this.prefix + key)
+      .expire(this.prefix + key, this.forgetAfterS)
+      .exec()
+      .catch((err: Error) => this.onError(err));
+  }
+
+  succeeded(key: string): void {
+    this.client.del(this.prefix + key).catch((err: Error) => this.onError(err));
+  }
+
+  clear(key: string): void {
+    this.succeeded(key);
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
