@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { startRealSaslauthd, type RealSaslauthd } from '../helpers/real-saslauthd.js';
 import { PEOPLE, PrivateSlapd, PWREADER_DN, PWREADER_PW, READER_DN, READER_PW, slappasswd, SUFFIX } from '../helpers/slapd.js';
 
 async function reply(socket: string, user: string, password: string, realm = ''): Promise<string> {
@@ -15,25 +14,11 @@ async function reply(socket: string, user: string, password: string, realm = '')
   return r.kind === 'reply' ? replyString(r.bytes) : `(${r.kind})`;
 }
 
-/** The real saslauthd from sasl2-bin, -a ldap with the same keys (its -O names the file), in a run directory of its own. */
-async function realSaslauthd(config: string, extra: string[] = [], workers = 2): Promise<{ socket: string; stop(): Promise<void> }> {
-  const dir = tempDir('authmux-real-ldap-');
-  const file = join(dir, 'saslauthd.conf');
+/** The real saslauthd -a ldap with the same keys (its -O names the file). */
+function realSaslauthd(config: string, extra: string[] = [], workers = 2): Promise<RealSaslauthd> {
+  const file = join(tempDir('authmux-real-ldap-conf-'), 'saslauthd.conf');
   writeFileSync(file, `${config}\n`);
-  // A process group of its own: its forked workers go with it.
-  const proc: ChildProcess = spawn('/usr/sbin/saslauthd', ['-a', 'ldap', '-O', file, '-m', dir, '-n', String(workers), '-d', ...extra], { stdio: 'ignore', detached: true });
-  const socket = join(dir, 'mux');
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
-  assert.ok(existsSync(socket), 'the real saslauthd made its socket');
-  return {
-    socket,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return r();
-        proc.once('exit', () => r());
-        process.kill(-proc.pid!, 'SIGKILL');
-      }),
-  };
+  return startRealSaslauthd('ldap', ['-O', file, ...extra], workers);
 }
 
 describe('replies beside the real saslauthd -a ldap, on the same slapd', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +10,7 @@ import { startDaemon, testsaslauthd, type RunningDaemon } from '../helpers/daemo
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { startRealSaslauthd } from '../helpers/real-saslauthd.js';
 import { saslpasswd2 } from '../helpers/sasldb.js';
 import { PamServices, SystemAccounts } from '../helpers/system-accounts.js';
 
@@ -21,25 +22,6 @@ const NO_PENALTY = 'penalty: no\n';
 async function reply(socket: string, user: string, password: string, service: string, client = CLIENT): Promise<string> {
   const r = await rawExchange(socket, encodeRequest([user, password, service, '', client]), { timeoutMs: 20_000 });
   return r.kind === 'reply' ? replyString(r.bytes) : r.kind;
-}
-
-/** The real saslauthd from sasl2-bin with -a pam, on a run directory of its own. */
-async function startRealSaslauthd(): Promise<{ socket: string; stop(): Promise<void> }> {
-  const dir = tempDir('authmux-real-pam-');
-  // A process group of its own: its forked workers go with it.
-  const proc: ChildProcess = spawn('/usr/sbin/saslauthd', ['-a', 'pam', '-m', dir, '-n', '2', '-d'], { stdio: 'ignore', detached: true });
-  const socket = join(dir, 'mux');
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await sleep(50);
-  assert.ok(existsSync(socket), 'the real saslauthd made its socket');
-  return {
-    socket,
-    stop: () =>
-      new Promise<void>((r) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return r();
-        proc.once('exit', () => r());
-        process.kill(-proc.pid!, 'SIGKILL');
-      }),
-  };
 }
 
 describe('-a pam through the real libpam and real modules', () => {
@@ -88,7 +70,7 @@ describe('-a pam through the real libpam and real modules', () => {
   });
 
   test('replies are the real saslauthd -a pam\'s, byte for byte, for the same stack and users', async () => {
-    const real = await startRealSaslauthd();
+    const real = await startRealSaslauthd('pam');
     try {
       const cases: Array<[string, string]> = [
         [yes, 'yes-pässwörd'],
