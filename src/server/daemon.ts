@@ -47,15 +47,10 @@ async function buildChain(config: Config, verifier: Verifier, log: Logger): Prom
 }
 
 /** One set of limits for every socket the daemon serves: they share its descriptors. */
-function connectionLimits(config: Config, log: Logger): ConnectionLimits {
+function connectionLimits(config: Config, log: Logger, peerUid: PeerUid | undefined): ConnectionLimits {
   const shortfall = descriptorShortfall(config.maxConnections);
   if (shortfall) log.warn(shortfall);
-  let peerUid: PeerUid | undefined;
-  try {
-    peerUid = loadPeerUid();
-  } catch (err) {
-    log.warn(`peer credentials cannot be read (${(err as Error).message}): max_connections_per_user is not applied`);
-  }
+  if (!peerUid) log.warn('max_connections_per_user is not applied: peer credentials cannot be read');
   let trusted;
   try {
     trusted = resolveTrustedUsers(config.trustedUsers);
@@ -110,12 +105,16 @@ function adoptActivatedSockets(config: Config, log: Logger): void {
   }
 }
 
-/** Who connects to the control socket; without SO_PEERCRED nobody is let in. */
-function controlPeerUid(log: Logger): PeerUid | undefined {
+/**
+ * SO_PEERCRED, read once for every socket that asks who connects: the
+ * connection limits (without it, only max_connections applies) and the
+ * control socket (without it, it answers nobody).
+ */
+function peerCredentials(log: Logger): PeerUid | undefined {
   try {
     return loadPeerUid();
   } catch (err) {
-    log.warn(`control socket: peer credentials cannot be read (${(err as Error).message}); it answers nobody`);
+    log.warn(`peer credentials cannot be read (${(err as Error).message}): the control socket answers nobody`);
     return undefined;
   }
 }
@@ -220,7 +219,8 @@ export class Daemon {
     const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
     const auth = await buildChain(config, verifier, log);
     const relay = await createRelayTracker(config, log, metrics ? [metrics.relayPublisher()] : []);
-    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log), metrics);
+    const peerUid = peerCredentials(log);
+    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log, peerUid), metrics);
     daemon = d;
     for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
@@ -251,7 +251,7 @@ export class Daemon {
       await metrics.listen(config.metricsListen!, log, config.pidFile);
       log.info(`metrics on ${metrics.address}`);
     }
-    d.control = new ControlServer(join(config.runDir, 'control'), d.controlActions(), log, controlPeerUid(log));
+    d.control = new ControlServer(join(config.runDir, 'control'), d.controlActions(), log, peerUid);
     await d.control.start();
     writePidFile(config.pidFile);
     log.info(`listening on ${config.socketPath} (mech ${config.mechs.join(',')}, cache ${config.cache.enabled ? 'on' : 'off'})`);

@@ -1,10 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './fixtures.js';
+import { freePort, tempDir } from './fixtures.js';
 
 /** A certificate authority of the test's own, made by the real openssl. */
 export class TestCa {
@@ -31,14 +31,6 @@ export class TestCa {
   }
 }
 
-/** A TCP port nothing listens on now, on every IPv4 address. */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '0.0.0.0', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /**
  * Dovecot's real IMAP server (Debian's dovecot-imapd), private: its own

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,4 +76,16 @@ export class EtcTree {
 
 export function today(): number {
   return Math.floor(Date.now() / 86_400_000);
+}
+
+/** A TCP port nothing listens on now, on every IPv4 address (127.0.0.2 included). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, '0.0.0.0', resolve);
+  });
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }

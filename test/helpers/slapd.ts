@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './fixtures.js';
+import { freePort, tempDir } from './fixtures.js';
 
 export const SUFFIX = 'dc=example,dc=com';
 export const PEOPLE = `ou=people,${SUFFIX}`;
@@ -16,17 +16,6 @@ export const READER_PW = 'reader-secret';
 export const PWREADER_DN = `cn=pwreader,${SUFFIX}`;
 export const PWREADER_PW = 'pwreader-secret';
 
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A CA and a server certificate for localhost and 127.0.0.1, made by openssl. */
 export interface TestPki {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { BIN, startDaemon, testsaslauthd, type RunningDaemon } from '../helpers/daemon.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
+import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
 import { promtool, sample, scrape } from '../helpers/scrape.js';
 
@@ -18,16 +17,6 @@ async function login(socket: string, user: string, password: string, service: st
   return r.kind === 'reply' ? replyString(r.bytes) : r.kind;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function users(): EtcTree {
   const etc = new EtcTree(join(tempDir('authmux-metrics-'), 'root'));

@@ -5,9 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { EtcTree, tempDir } from '../helpers/fixtures.js';
+import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
-import { freePort } from '../helpers/slapd.js';
 
 /** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
 async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
