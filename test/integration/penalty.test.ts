@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
 
@@ -144,5 +145,46 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     assert.equal(held.reply, 'NO Incorrect password');
     assert.ok(held.ms >= 1900, 'the local count still holds the address back');
     await a.waitForLog(/penalty store \(Redis\) away, counting locally/);
+  });
+});
+
+describe('the penalty on the Dovecot socket: rip counts; no-penalty from the MTA exempts', () => {
+  const etc = users();
+  const dir = tempDir('authmux-penalty-dovecot-');
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\ndovecot_socket: ${join(dir, 'auth')}\n` });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  /** One AUTH PLAIN from root (trusted): the reply line and how long it took. */
+  async function auth(c: DovecotRawClient, id: number, password: string, rip: string, flags = ''): Promise<{ line: string; ms: number }> {
+    const started = Date.now();
+    c.send(`AUTH\t${id}\tPLAIN\tservice=smtp\tnologin\trip=${rip}${flags}\tresp=${b64(`\0alice\0${password}`)}\n`);
+    const line = await c.line(30_000);
+    return { line, ms: Date.now() - started };
+  }
+
+  test('failures from one rip delay the next; with no-penalty they neither count nor wait', async () => {
+    const c = await DovecotRawClient.open(join(dir, 'auth'));
+    try {
+      await c.handshake();
+      c.send('VERSION\t1\t2\nCPID\t42\n');
+      await auth(c, 1, 'wrong-1', '192.0.2.201');
+      const held = await auth(c, 2, 'wrong-2', '192.0.2.201');
+      assert.match(held.line, /^FAIL\t2/);
+      assert.ok(held.ms >= 1900, `rip 192.0.2.201 waited ${held.ms} ms`);
+      for (let i = 0; i < 3; i++) {
+        const free = await auth(c, 10 + i, `wrong-np-${i}`, '192.0.2.202', '\tno-penalty');
+        assert.match(free.line, new RegExp(`^FAIL\\t${10 + i}`));
+        assert.ok(free.ms < 1500, `no-penalty request waited ${free.ms} ms`);
+      }
+      const after = await auth(c, 20, 'wrong-after', '192.0.2.202');
+      assert.ok(after.ms < 1500, 'the no-penalty failures counted nothing');
+    } finally {
+      c.close();
+    }
   });
 });
