@@ -30,6 +30,24 @@ export class SharedPenalty {
     this.client.on('error', () => undefined);
   }
 
+  /**
+   * True once connected, false when Redis does not answer within `ms`. A
+   * process that lives for one login (checkpassword) asks this first: its
+   * commands are not queued while the connection is being made, so without
+   * the wait its first lookup would always find Redis away.
+   */
+  async connected(ms: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    const ready = new Promise<boolean>((resolve) => {
+      this.client.once('ready', () => resolve(true));
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const ok = await ready;
+    clearTimeout(timer);
+    return ok;
+  }
+
   /** Failures counted for the key over the fleet; undefined when Redis cannot say in time. */
   async failures(key: string): Promise<number | undefined> {
     try {

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
 import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
-import { penaltyKey, PenaltyTable } from '../auth/penalty.js';
-import { SharedPenalty } from '../auth/shared-penalty.js';
+import { penaltyKey, type PenaltyTable } from '../auth/penalty.js';
+import type { SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
-import { PenaltyGate } from '../auth/penalty-gate.js';
+import { gateFor, newPenaltyTable, sharedPenaltyFor, type PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
 import { AuthChain, type Decided } from '../auth/chain.js';
 import { createBackends, keepsPlaintext } from '../backends/index.js';
@@ -67,17 +67,6 @@ function connectionLimits(config: Config, log: Logger, peerUid: PeerUid | undefi
 /** The admin's choice, and CRAM-MD5 when the source keeps clear passwords; fixed at start, like the socket. */
 function dovecotMechanisms(config: Config): readonly OfferedMechanism[] {
   return keepsPlaintext(config) ? [...config.dovecot.mechanisms, CRAM_MD5] : config.dovecot.mechanisms;
-}
-
-/** Dovecot's numbers: 2 s for the first penalty; an address quiet for an hour starts clean. */
-const PENALTY_BASE_MS = 2000;
-const PENALTY_FORGET_MS = 3_600_000;
-/** About 200 bytes an address: an attack from a million addresses keeps this many, some 20 MB. */
-const PENALTY_ENTRIES = 100_000;
-
-function gateFor(config: Config, table: PenaltyTable, shared: SharedPenalty | undefined): PenaltyGate {
-  table.limit(config.penalty.maxMs);
-  return new PenaltyGate({ table: config.penalty.enabled ? table : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs, shared });
 }
 
 /**
@@ -147,10 +136,9 @@ export class Daemon {
     private readonly metrics: Metrics | undefined,
   ) {
     this.config = config;
-    this.penalties = new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
-    this.sharedPenalty = config.penalty.enabled && config.penalty.shared
-      ? new SharedPenalty(config.penalty.shared.target, config.penalty.shared.prefix, PENALTY_FORGET_MS / 1000, ((w) => (err: Error) => w.warn(err.message))(new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000)))
-      : undefined;
+    this.penalties = newPenaltyTable(config);
+    const redisAway = new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000);
+    this.sharedPenalty = sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
     this.gate = gateFor(config, this.penalties, this.sharedPenalty);
     this.socketmap = relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })

@@ -7,7 +7,9 @@ import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
+import { fd3Input, runCheckpassword } from '../helpers/checkpassword.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { writeFileSync } from 'node:fs';
 
 /** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
 async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
@@ -18,7 +20,7 @@ async function login(socket: string, user: string, password: string, ip: string)
 
 function users(): EtcTree {
   const etc = new EtcTree(join(tempDir('authmux-penalty-'), 'root'));
-  etc.addUser({ name: 'alice', uid: 5101 });
+  etc.addUser({ name: 'alice', uid: 5101, home: '/' });
   etc.addUser({ name: 'mallory', uid: 5102 });
   etc.chpasswd('SHA512', [['alice', 'alice-pass'], ['mallory', 'mallory-pass']]);
   return etc;
@@ -106,6 +108,14 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
   let redis: ChildProcess;
   let port: number;
   const daemons: RunningDaemon[] = [];
+  /** checkpassword without a daemon, on the same Redis: one process per login, as under tcpserver. */
+  const direct = async (password: string, ip: string) => {
+    const config = join(tempDir('authmux-penalty-cp-'), 'authmux.conf');
+    writeFileSync(config, `mech: shadow\npasswd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_store: redis\nrelay_redis: redis://127.0.0.1:${port}/0\npenalty_max: 4\n`);
+    const started = Date.now();
+    const r = await runCheckpassword(fd3Input('alice', password), ['/bin/true'], { AUTHMUX_CONFIG: config, TCPREMOTEIP: ip });
+    return { code: r.code, ms: Date.now() - started, stderr: r.stderr };
+  };
 
   before(async () => {
     port = await freePort();
@@ -133,6 +143,23 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     assert.ok((await login(a.socket, 'alice', 'x', '192.0.2.77')).ms < 1500, 'the success at one cleared it for both');
   });
 
+  test('checkpassword without a daemon (one process a login) is held back by the fleet\'s count, and adds to it', async () => {
+    const [a] = daemons as [RunningDaemon, RunningDaemon];
+    const ip = '192.0.2.99';
+    await login(a.socket, 'alice', 'cp-1', ip);
+    const first = await direct('cp-2', ip);
+    assert.equal(first.code, 1, first.stderr);
+    assert.ok(first.ms >= 1900, `one failure at the daemon held the program back ${first.ms} ms`);
+    const atDaemon = await login(a.socket, 'alice', 'cp-3', ip);
+    assert.ok(atDaemon.ms >= 3900, `the program's failure counted at the daemon too (${atDaemon.ms} ms)`);
+    const right = await direct('alice-pass', ip);
+    assert.equal(right.code, 0, right.stderr);
+    assert.ok((await login(a.socket, 'alice', 'cp-4', ip)).ms < 1500, 'the program\'s success cleared the address for the fleet');
+    const clean = await direct('alice-pass', '198.51.100.99');
+    assert.equal(clean.code, 0);
+    assert.ok(clean.ms < 1500, `a clean address is not held (${clean.ms} ms)`);
+  });
+
   test('Redis stopped: logins go on, counted locally, never refused for it', async () => {
     const [a] = daemons as [RunningDaemon, RunningDaemon];
     redis.kill('SIGKILL');
@@ -140,6 +167,10 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     const right = await login(a.socket, 'alice', 'alice-pass', '198.51.100.50');
     assert.equal(right.reply, 'OK');
     assert.ok(right.ms < 1500);
+    const program = await direct('alice-pass', '198.51.100.51');
+    assert.equal(program.code, 0, program.stderr);
+    assert.ok(program.ms < 3000, `checkpassword did not wait long for the missing store (${program.ms} ms)`);
+    assert.match(program.stderr, /penalty store \(Redis\)/);
     await login(a.socket, 'alice', 'down-1', '192.0.2.88');
     const held = await login(a.socket, 'alice', 'down-2', '192.0.2.88');
     assert.equal(held.reply, 'NO Incorrect password');
