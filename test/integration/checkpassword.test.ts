@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHECKPASSWORD, fd3Input, isNonBlocking, probeFacts, runCheckpassword, writeProbe } from '../helpers/checkpassword.js';
-import { BIN, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { BIN, REPO, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { EtcTree, mkpasswd, tempDir } from '../helpers/fixtures.js';
 import { saslpasswd2 } from '../helpers/sasldb.js';
 import { VpopmailDb } from '../helpers/vpopmail-db.js';
@@ -509,6 +509,14 @@ describe('checkpassword as the real Dovecot 2.3 passdb, checking itself (auth se
     const r = await dovecot.login('toor', 'toor-pw');
     assert.notEqual(r.code, 0);
     assert.match(r.out, /auth failed/);
+  });
+
+  test("Authmux's fail2ban filter finds rip in Dovecot's log once per refused password", async () => {
+    for (const pw of ['guess-a', 'guess-b']) assert.notEqual((await dovecot.login('carol', pw)).code, 0);
+    const refused = readLog(dovecot.dir).split('\n').filter((l) => /authmux-checkpassword: auth failure .*\[client=192\.0\.2\.9\]/.test(l)).length;
+    assert.ok(refused >= 2, readLog(dovecot.dir));
+    const { stdout } = await run('fail2ban-regex', ['-o', 'ip', join(dovecot.dir, 'dovecot.log'), join(REPO, 'contrib/fail2ban/filter.d/authmux.conf')]);
+    assert.deepEqual(stdout.split('\n').filter(Boolean), Array<string>(refused).fill('192.0.2.9'), stdout);
   });
 });
 

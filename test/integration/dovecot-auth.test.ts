@@ -458,6 +458,11 @@ describe('Postfix with smtpd_sasl_type = dovecot, set up as the README says', ()
         renameSync(`${etc.shadow}.away`, etc.shadow);
       }
       assert.match(await swaksAuth(postfix.port, 'PLAIN', 'carol', 'carol-pw'), /^235 /, postfix.log());
+      // fail2ban's stock postfix[mode=auth] filter (Debian 12 ships no separate `sasl` one) bans from Postfix's own line for each refusal.
+      const refusals = postfix.log().split('\n').filter((l) => /SASL (PLAIN|LOGIN) authentication failed/.test(l)).length;
+      assert.ok(refusals >= 5, postfix.log());
+      const f2b = await run('fail2ban-regex', ['-o', 'ip', join(postfix.dir, 'maillog'), '/etc/fail2ban/filter.d/postfix.conf[mode=auth]']);
+      assert.deepEqual(f2b.stdout.split('\n').filter(Boolean), Array<string>(refusals).fill('127.0.0.1'), f2b.stdout + f2b.stderr);
     } finally {
       postfix.stop();
       await d?.stop();

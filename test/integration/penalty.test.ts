@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeRequest } from '../../src/protocol/saslauthd.js';
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
+import { REPO, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
 import { fd3Input, runCheckpassword } from '../helpers/checkpassword.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
 async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
@@ -29,8 +29,9 @@ function users(): EtcTree {
 describe('per-address penalty on the saslauthd socket', () => {
   let d: RunningDaemon;
   const etc = users();
+  const logFile = join(tempDir('authmux-penalty-log-'), 'auth.log');
   before(async () => {
-    d = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_max: 4\n` });
+    d = await startDaemon({ args: ['-a', 'shadow'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_max: 4\n`, logFile });
   });
   after(async () => {
     await d?.stop();
@@ -76,6 +77,17 @@ describe('per-address penalty on the saslauthd socket', () => {
     await attack;
     assert.ok(honest.length > 20, `${honest.length} honest logins during the attack`);
     assert.ok(Math.max(...honest) < 1500, `the slowest honest login took ${Math.max(...honest)} ms; a penalty is 2 s`);
+  });
+  test("every failure answered after a penalty wait is still a line fail2ban's filter bans the address from", async () => {
+    const ip = '192.0.2.12';
+    for (const pw of ['f2b-1', 'f2b-2', 'f2b-3']) assert.equal((await login(d.socket, 'alice', pw, ip)).reply, 'NO Incorrect password');
+    const failures = new Map<string, number>();
+    for (const m of readFileSync(logFile, 'latin1').matchAll(/auth failure: .*\[client=([^\]]+)\]$/gm)) failures.set(m[1]!, (failures.get(m[1]!) ?? 0) + 1);
+    assert.equal(failures.get(ip), 3, 'two of them waited, all three were logged');
+    const { stdout } = await run('fail2ban-regex', ['-o', 'ip', logFile, join(REPO, 'contrib/fail2ban/filter.d/authmux.conf')]);
+    const banned = new Map<string, number>();
+    for (const found of stdout.split('\n').filter(Boolean)) banned.set(found, (banned.get(found) ?? 0) + 1);
+    assert.deepEqual(banned, failures);
   });
 });
 
