@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static const char *sock_path, *users_path, *label = "dovecot", *mode = "persist";
+static int with_rip;
 static int conc = 1;
 static double secs = 5, warm = 1;
 static char **logins;
@@ -100,7 +101,10 @@ static void *worker(void *arg) {
     memcpy(plain + 2 + ul, colon + 1, pl);
     char enc[900], req[1200], line[2048];
     b64(plain, 2 + ul + pl, enc);
-    int n = snprintf(req, sizeof req, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin\tresp=%s\n", ++id, enc);
+    /* -a: each login from one of 250 addresses, so the daemon's per-address penalty looks each up. */
+    char rip[40] = "";
+    if (with_rip) snprintf(rip, sizeof rip, "\trip=203.0.113.%ld", 1 + (i % 250));
+    int n = snprintf(req, sizeof req, "AUTH\t%u\tPLAIN\tservice=smtp\tnologin%s\tresp=%s\n", ++id, rip, enc);
     double t0 = now();
     if (write(c.fd, req, n) != n || read_line(&c, line, sizeof line) < 0) {
       close(c.fd); open = 0; if (phase == 1) st->err++; continue;
@@ -121,7 +125,7 @@ static int cmp(const void *a, const void *b) { return (int)(*(unsigned *)a > *(u
 
 int main(int argc, char **argv) {
   int o;
-  while ((o = getopt(argc, argv, "s:u:c:d:W:m:L:")) != -1) {
+  while ((o = getopt(argc, argv, "s:u:c:d:W:m:L:a")) != -1) {
     if (o == 's') sock_path = optarg;
     else if (o == 'u') users_path = optarg;
     else if (o == 'c') conc = atoi(optarg);
@@ -129,8 +133,9 @@ int main(int argc, char **argv) {
     else if (o == 'W') warm = atof(optarg);
     else if (o == 'm') mode = optarg;
     else if (o == 'L') label = optarg;
+    else if (o == 'a') with_rip = 1;
   }
-  if (!sock_path || !users_path) { fprintf(stderr, "usage: dovecot-auth-bench -s SOCKET -u USERS [-c N] [-d S] [-W S] [-m persist|perconn] [-L LABEL]\n"); return 2; }
+  if (!sock_path || !users_path) { fprintf(stderr, "usage: dovecot-auth-bench -s SOCKET -u USERS [-c N] [-d S] [-W S] [-m persist|perconn] [-L LABEL] [-a]\n"); return 2; }
   FILE *f = fopen(users_path, "r");
   if (!f) { perror(users_path); return 2; }
   char buf[600];

@@ -81,6 +81,8 @@ function compressIPv6(groups: readonly number[]): string {
 /** A list of CIDR blocks (or single addresses), IPv4 and IPv6. */
 export class AddressSet {
   private readonly list = new BlockList();
+  /** IPv4 blocks as [network, mask], checked with integer arithmetic: BlockList parses the address on every call (over a microsecond). */
+  private readonly v4: Array<readonly [number, number]> = [];
   readonly text: string;
 
   constructor(specs: readonly string[]) {
@@ -93,11 +95,31 @@ export class AddressSet {
       const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
       if (!(prefix >= 0 && prefix <= max)) throw new Error(`${JSON.stringify(spec)}: prefix length must be 0-${max}`);
       this.list.addSubnet(ip, prefix, family);
+      if (family === 'ipv4') {
+        const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+        this.v4.push([(ipv4Number(ip)! & mask) >>> 0, mask]);
+      }
     }
     this.text = specs.join(' ');
   }
 
+  /** `ip` in canonicalIp's spelling. */
   has(ip: string): boolean {
-    return this.list.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+    const n = ipv4Number(ip);
+    if (n === undefined) return this.list.check(ip, 'ipv6');
+    for (const [net, mask] of this.v4) if (((n & mask) >>> 0) === net) return true;
+    return false;
   }
+}
+
+/** A dotted quad as an unsigned 32-bit number; undefined for anything else. */
+function ipv4Number(ip: string): number | undefined {
+  const parts = ip.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    n = n * 256 + Number(p);
+  }
+  return n;
 }

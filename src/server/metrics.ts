@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsListen } from '../config/metrics-listen.js';
 import type { Logger } from '../log.js';
 import type { RelayChange, RelayPublisher } from '../relay/tracker.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { claimSocketPath, listenUnix, removeQuietly } from './run-dir.js';
 
 export type Door = 'saslauthd' | 'checkpassword' | 'dovecot';
@@ -72,7 +73,7 @@ export class Metrics {
     this.penaltyDelayed = new Counter({ name: 'authmux_penalty_delayed_total', help: 'Requests held back by their address\'s failure penalty', registers });
     this.relayGrants = new Counter({ name: 'authmux_relay_grants_total', help: 'Relay grants written by this daemon', registers });
     this.relayExpiries = new Counter({ name: 'authmux_relay_expiries_total', help: 'Relay grants this daemon removed as expired', registers });
-    collectDefaultMetrics({ register: this.registry, prefix: 'authmux_' });
+    collectProcessMetrics(this.registry, 'authmux_');
     // Gauges named like counters, which promtool's lint rejects; the per-type gauges beside them hold the same counts.
     for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`authmux_nodejs_${name}`);
     const doors = {} as Record<Door, DoorSeries>;

@@ -34,3 +34,20 @@ test('CIDR lists match IPv4 and IPv6 and refuse nonsense', () => {
   assert.equal(s.has('192.0.2.6'), false);
   for (const bad of ['10.0.0.0/33', 'x/8', '::/129', '10.0.0.0/a']) assert.throws(() => new AddressSet([bad]), /CIDR|prefix/);
 });
+
+test('IPv4 blocks at their edges, the whole space, and a block given off its boundary', () => {
+  const s = new AddressSet(['10.1.0.0/16', '172.16.5.77/12', '255.255.255.255']);
+  assert.equal(s.has('10.1.0.0'), true);
+  assert.equal(s.has('10.1.255.255'), true);
+  assert.equal(s.has('10.0.255.255'), false);
+  assert.equal(s.has('10.2.0.0'), false);
+  assert.equal(s.has('172.16.0.0'), true, 'the host bits of 172.16.5.77/12 are ignored');
+  assert.equal(s.has('172.31.255.255'), true);
+  assert.equal(s.has('172.32.0.0'), false);
+  assert.equal(s.has('255.255.255.255'), true);
+  assert.equal(s.has('255.255.255.254'), false);
+  const all = new AddressSet(['0.0.0.0/0']);
+  for (const ip of ['0.0.0.0', '1.2.3.4', '255.255.255.255']) assert.equal(all.has(ip), true, ip);
+  assert.equal(all.has('::1'), false, 'an IPv4 block holds no IPv6 address');
+  assert.equal(new AddressSet(['::/0']).has('1.2.3.4'), false);
+});
