@@ -65,9 +65,11 @@ export class WatchedFile<T> {
 
   private stat(): string {
     try {
-      const s = statSync(this.path, { bigint: true });
-      this.mtimeMs = Number(s.mtimeNs / 1_000_000n);
-      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+      // Milliseconds as doubles keep a fraction down to a fraction of a microsecond; the BigInt
+      // nanoseconds would cost ten BigInt-to-string conversions a login for nothing more.
+      const s = statSync(this.path);
+      this.mtimeMs = s.mtimeMs;
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     } catch (err) {
       throw new TempFail(`cannot stat ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

@@ -3,6 +3,7 @@ import { lchownSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { LineReader, MAX_LINE_BYTES } from '../protocol/dovecot-auth.js';
+import { CLIENT_GONE } from './client-gone.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { InFlight } from './in-flight.js';
@@ -99,7 +100,7 @@ export abstract class LineListener<O extends LineListenerOptions> {
     s.on('close', () => {
       this.sockets.delete(s);
       this.deadlines.delete(s);
-      gone.abort();
+      gone.abort(CLIENT_GONE);
     });
     s.on('error', () => undefined);
     let paused = false;

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { peerHungUp } from '../os/hangup.js';
+import { CLIENT_GONE } from './client-gone.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { InFlight } from './in-flight.js';
@@ -33,8 +34,10 @@ export interface MuxServerOptions<Req> {
   readonly handle: (req: Req, gone: AbortSignal, trusted: boolean) => Promise<Buffer>;
 }
 
-/** How long after our reply we wait for the client to close before we do. */
-const LINGER_MS = 2000;
+const destroy = (s: Socket) => s.destroy();
+
+/** How long a reply may take to be written before the connection is dropped. */
+const REPLY_WRITE_MS = 2000;
 
 /**
  * A Unix socket with saslauthd's exchange: one request per connection,
@@ -79,18 +82,24 @@ export class MuxServer<Req> {
     let buf: Buffer = Buffer.alloc(0);
     let answered = false;
     let gone: AbortController | undefined;
+    let replied = false;
     const reply = (bytes: Buffer) => {
       if (s.destroyed) return;
-      this.deadlines.set(s, LINGER_MS);
-      s.end(bytes, () => {
-        if (s.readableEnded) s.destroy();
-      });
+      replied = true;
+      // A reply the client does not take (its buffer full) is not waited for long.
+      this.deadlines.set(s, REPLY_WRITE_MS);
+      // saslauthd's order: the reply, then close. What was written to a Unix
+      // socket stays readable after the close, so waiting for the client's
+      // end first would only cost a shutdown and a read per login.
+      // Closed after the write's own bookkeeping is done: a socket destroyed inside
+      // the write callback makes Node build an error object (with its stack) to discard.
+      s.write(bytes, () => setImmediate(destroy, s));
     };
     s.on('end', () => {
       // EOF before a full request: close with no reply, as saslauthd does.
-      // After a full request the reply still goes out (the end callback then closes),
+      // After a full request the reply still goes out (its write then closes),
       // unless the client closed its end entirely: nobody is left to read it.
-      if (!answered || s.writableFinished || (gone && peerHungUp(s))) s.destroy();
+      if (!answered || (gone && peerHungUp(s))) s.destroy();
     });
     s.on('data', (chunk: Buffer) => {
       if (answered) return; // draining after the reply
@@ -113,7 +122,10 @@ export class MuxServer<Req> {
       this.deadlines.delete(s);
       this.inFlight.begin();
       const signal = (gone = new AbortController()).signal;
-      s.once('close', () => gone!.abort());
+      // Once replied, nothing waits on the signal: no abort (and no event) for the ordinary close.
+      s.once('close', () => {
+        if (!replied) gone!.abort(CLIENT_GONE);
+      });
       this.opts
         .handle(d.request, signal, this.opts.limits.isTrusted(s))
         .catch((err: unknown) => {
@@ -135,11 +147,13 @@ export class MuxServer<Req> {
     await this.inFlight.settled(graceMs);
     // Let the last replies leave before tearing sockets down.
     await new Promise((r) => setImmediate(r));
-    for (const s of this.sockets) {
-      if (s.writableEnded) s.once('finish', () => s.destroy());
-      else s.destroy();
-    }
+    // A socket whose reply is still being written closes itself when the write is done, or soon.
+    for (const s of this.sockets) if (!s.writableLength) s.destroy();
+    const stragglers = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, REPLY_WRITE_MS);
     await closed;
+    clearTimeout(stragglers);
     removeQuietly(this.opts.socketPath);
   }
 
