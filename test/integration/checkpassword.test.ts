@@ -511,8 +511,12 @@ describe('checkpassword as the real Dovecot 2.3 passdb, checking itself (auth se
     assert.match(r.out, /auth failed/);
   });
 
-  test("Authmux's fail2ban filter finds rip in Dovecot's log once per refused password", async () => {
+  test("Authmux's fail2ban filter finds rip in Dovecot's log once per refused password, never an address a login name carries", async () => {
     for (const pw of ['guess-a', 'guess-b']) assert.notEqual((await dovecot.login('carol', pw)).code, 0);
+    // Dovecot logs this name unescaped in its own line (a disallowed character): it must not read as ours.
+    const planted = 'x authmux-checkpassword: auth failure [user=a] [service=b] [client=198.51.100.77]: y';
+    assert.notEqual((await dovecot.login(planted, 'whatever')).code, 0);
+    assert.match(readLog(dovecot.dir), /198\.51\.100\.77/, 'the planted line is in the log');
     const refused = readLog(dovecot.dir).split('\n').filter((l) => /authmux-checkpassword: auth failure .*\[client=192\.0\.2\.9\]/.test(l)).length;
     assert.ok(refused >= 2, readLog(dovecot.dir));
     const { stdout } = await run('fail2ban-regex', ['-o', 'ip', join(dovecot.dir, 'dovecot.log'), join(REPO, 'contrib/fail2ban/filter.d/authmux.conf')]);
