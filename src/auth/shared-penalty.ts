@@ -52,7 +52,13 @@ export class SharedPenalty {
   async failures(key: string): Promise<number | undefined> {
     try {
       const v = await this.client.get(this.prefix + key);
-      return v === null ? 0 : Number(v);
+      if (v === null) return 0;
+      const n = Number(v);
+      if (Number.isSafeInteger(n) && n >= 0) return n;
+      // Not a count Authmux wrote (INCR would have failed on it since): dropped, and this daemon's own count decides.
+      this.client.del(this.prefix + key).catch((err: Error) => this.onError(err));
+      this.onError(new Error(`penalty store: ${JSON.stringify(v.slice(0, 40))} under ${this.prefix + key} is no count; removed`));
+      return undefined;
     } catch (err) {
       this.onError(err as Error);
       return undefined;

@@ -23,6 +23,11 @@ export interface AuthRequest extends LookupRequest {
   readonly challengeKind?: ChallengeKind;
   /** A trusted client asked that this request raise no penalty (Dovecot's no-penalty flag). */
   readonly noPenalty?: boolean;
+  /**
+   * The uid of a local peer that is not trusted, whose address claims are
+   * therefore not believed: the penalty counts its failures under this.
+   */
+  readonly localPeer?: number;
 }
 
 export interface AuthenticateOptions {

@@ -28,6 +28,7 @@ export class ConnectionLimits {
   private readonly perUid = new Map<number, number>();
   /** Whether each admitted connection's peer is root or a trusted user. */
   private readonly trust = new WeakMap<Socket, boolean>();
+  private readonly uids = new WeakMap<Socket, number>();
   private readonly refusals: ThrottledWarning;
   readonly ordinaryShare: number;
 
@@ -52,6 +53,7 @@ export class ConnectionLimits {
     }
     this.total++;
     this.trust.set(s, !ordinary);
+    if (uid !== undefined && uid !== UNKNOWN_PEER) this.uids.set(s, uid);
     if (ordinary) {
       this.ordinary++;
       this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
@@ -84,6 +86,11 @@ export class ConnectionLimits {
    */
   isTrusted(s: Socket): boolean {
     return this.trust.get(s) ?? false;
+  }
+
+  /** The peer's uid as the kernel gave it; undefined when it could not be read. */
+  uidOf(s: Socket): number | undefined {
+    return this.uids.get(s);
   }
 
   get open(): number {

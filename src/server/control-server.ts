@@ -85,7 +85,7 @@ export class ControlServer {
         if (!this.actions.clearPenalty(arg)) throw new Error(`no penalty for ${arg}`);
         return [`cleared ${arg}`];
       default:
-        throw new Error(`unknown command ${JSON.stringify(cmd ?? '')}; commands: stats, flush [user[@realm]], reload, penalty [ip], penalty-clear ip`);
+        throw new Error(`unknown command ${JSON.stringify(cmd ?? '')}; commands: stats, flush [user[@realm]], reload, penalty [ip], penalty-clear ip|uid:N`);
     }
   }
 

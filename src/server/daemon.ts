@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
 import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
-import { penaltyKey, type PenaltyTable } from '../auth/penalty.js';
+import { localPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalty.js';
+import type { AuthRequest } from '../auth/types.js';
 import type { SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { gateFor, newPenaltyTable, sharedPenaltyFor, type PenaltyGate } from '../auth/penalty-gate.js';
@@ -151,7 +152,7 @@ export class Daemon {
       requestTimeoutMs: config.requestTimeoutMs,
       limits,
       log,
-      handle: (r, gone, trusted) => this.handle(r, gone, trusted),
+      handle: (r, gone, trusted, uid) => this.handle(r, gone, trusted, uid),
     });
     this.door = config.checkpassword.socket
       ? new MuxServer({
@@ -160,7 +161,7 @@ export class Daemon {
           requestTimeoutMs: config.requestTimeoutMs,
           limits,
           log,
-          handle: (r, gone, trusted) => this.handleDoor(r, gone, trusted),
+          handle: (r, gone, trusted, uid) => this.handleDoor(r, gone, trusted, uid),
         })
       : undefined;
     this.dovecot = config.dovecot.socket
@@ -173,7 +174,7 @@ export class Daemon {
           requestTimeoutMs: config.requestTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
           log,
-          check: (l, gone, trusted) => this.handleDovecot(l, gone, trusted),
+          check: (l, gone, trusted, uid) => this.handleDovecot(l, gone, trusted, uid),
           refused: (r, trusted) => this.dovecotRefused(r, trusted),
         })
       : undefined;
@@ -288,8 +289,11 @@ export class Daemon {
         return this.penalties.list(ip === undefined ? undefined : canonicalIp(ip));
       },
       clearPenalty: (ip) => {
+        // uid:N, a local user counted by uid, is this daemon's alone.
+        const local = /^uid:(\d{1,10})$/.exec(ip);
+        if (local) return this.penalties.clear(localPeerKey(Number(local[1])));
         const canonical = canonicalIp(ip);
-        if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address`);
+        if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address nor uid:N`);
         this.sharedPenalty?.clear(penaltyKey(canonical));
         const cleared = this.penalties.clear(canonical);
         if (cleared) this.log.info(logLine`control: penalty of ${canonical} cleared`);
@@ -298,9 +302,9 @@ export class Daemon {
     };
   }
 
-  private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+  private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
     this.served++;
-    const req = saslauthd.toAuthRequest(r, trusted);
+    const req = asPeer(saslauthd.toAuthRequest(r, trusted), trusted, uid);
     const auth = this.auth;
     const clock: Clock = { start: 0, end: 0 };
     const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => auth.authenticate(req, { signal: gone, trusted })));
@@ -314,9 +318,9 @@ export class Daemon {
     return saslauthd.reply(result, result.mech, trusted);
   }
 
-  private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+  private async handleDoor(r: DoorRequest, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
     this.served++;
-    const req = cpSocket.toAuthRequest(r, trusted);
+    const req = asPeer(cpSocket.toAuthRequest(r, trusted), trusted, uid);
     const clock: Clock = { start: 0, end: 0 };
     const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { needRecord: true, signal: gone, trusted })));
     this.count('checkpassword', result, penaltyMs, clock);
@@ -328,9 +332,9 @@ export class Daemon {
     return cpSocket.encode(reply);
   }
 
-  private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean): Promise<Buffer> {
+  private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
     this.served++;
-    const req = dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge);
+    const req = asPeer(dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge), trusted, uid);
     const clock: Clock = { start: 0, end: 0 };
     const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { signal: gone, trusted })));
     this.count('dovecot', result, penaltyMs, clock);
@@ -415,6 +419,15 @@ export class Daemon {
     await this.auth.close();
     await this.verifier.close();
   }
+}
+
+/**
+ * A request from a local user who is not trusted carries no believed
+ * address: its failures count against the user instead, so a shell account
+ * cannot guess passwords at full speed on the 0777 socket.
+ */
+function asPeer(req: AuthRequest, trusted: boolean, uid: number | undefined): AuthRequest {
+  return trusted || uid === undefined ? req : { ...req, localPeer: uid };
 }
 
 async function timed(clock: Clock, check: () => Promise<Decided>): Promise<Decided> {

@@ -24,7 +24,7 @@ export interface DovecotRefusal {
 export interface DovecotAuthOptions extends LineListenerOptions {
   readonly mechanisms: readonly OfferedMechanism[];
   /** Checks a login and gives the encoded reply; must not throw. `gone` fires when the client leaves. */
-  readonly check: (login: DovecotLogin, gone: AbortSignal, trusted: boolean) => Promise<Buffer>;
+  readonly check: (login: DovecotLogin, gone: AbortSignal, trusted: boolean, uid: number | undefined) => Promise<Buffer>;
   readonly refused: (refusal: DovecotRefusal, trusted: boolean) => void;
 }
 
@@ -53,7 +53,7 @@ export class DovecotAuthServer extends LineListener<DovecotAuthOptions> {
     super(opts, 'dovecot auth', 'no request, or no answer to a challenge, in time');
   }
 
-  protected session({ socket: s, trusted, gone, send }: Connection): Session {
+  protected session({ socket: s, trusted, uid, gone, send }: Connection): Session {
     const { opts } = this;
     const pending = new Map<string, Pending>();
     let challenged = 0;
@@ -79,7 +79,7 @@ export class DovecotAuthServer extends LineListener<DovecotAuthOptions> {
       pending.set(auth.id, { kind: 'checking' });
       this.work.begin();
       opts
-        .check({ auth, login, password, challenge }, gone, trusted)
+        .check({ auth, login, password, challenge }, gone, trusted, uid)
         .catch((err: unknown) => {
           opts.log.error(`dovecot auth: request handler failed: ${String(err)}`);
           return encodeFail(auth.id, { user: login.toString('latin1'), temp: true });

@@ -33,6 +33,8 @@ export interface Connection {
   readonly socket: Socket;
   /** Root or a trusted user (ConnectionLimits.isTrusted). */
   readonly trusted: boolean;
+  /** The peer's uid, when the kernel told it. */
+  readonly uid: number | undefined;
   /** Fires when the client leaves: work still waiting for it is dropped. */
   readonly gone: AbortSignal;
   /** Writes a reply; a client that does not read its replies stops being read, so it costs a socket buffer, not our memory. */
@@ -115,7 +117,7 @@ export abstract class LineListener<O extends LineListenerOptions> {
         });
       }
     };
-    const session = this.session({ socket: s, trusted: this.opts.limits.isTrusted(s), gone: gone.signal, send });
+    const session = this.session({ socket: s, trusted: this.opts.limits.isTrusted(s), uid: this.opts.limits.uidOf(s), gone: gone.signal, send });
     const reader = new LineReader();
     s.on('data', (chunk: Buffer) => {
       reader.push(chunk);

@@ -29,9 +29,9 @@ export interface MuxServerOptions<Req> {
    * Answers one decoded request with the encoded reply; must not throw.
    * `gone` fires when the client leaves before its reply: work still
    * waiting for it should be dropped. `trusted`: the peer is root or a
-   * trusted user (ConnectionLimits.isTrusted).
+   * trusted user (ConnectionLimits.isTrusted); `uid`: the peer's, when known.
    */
-  readonly handle: (req: Req, gone: AbortSignal, trusted: boolean) => Promise<Buffer>;
+  readonly handle: (req: Req, gone: AbortSignal, trusted: boolean, uid: number | undefined) => Promise<Buffer>;
 }
 
 const destroy = (s: Socket) => s.destroy();
@@ -127,7 +127,7 @@ export class MuxServer<Req> {
         if (!replied) gone!.abort(CLIENT_GONE);
       });
       this.opts
-        .handle(d.request, signal, this.opts.limits.isTrusted(s))
+        .handle(d.request, signal, this.opts.limits.isTrusted(s), this.opts.limits.uidOf(s))
         .catch((err: unknown) => {
           this.opts.log.error(`request handler failed: ${String(err)}`);
           return this.opts.codec.failure;

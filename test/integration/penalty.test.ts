@@ -9,7 +9,8 @@ import { b64, DovecotRawClient } from '../helpers/dovecot-client.js';
 import { EtcTree, freePort, tempDir } from '../helpers/fixtures.js';
 import { fd3Input, runCheckpassword } from '../helpers/checkpassword.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { PENALISED_AT_ONCE } from '../../src/auth/penalty-gate.js';
 
 /** One saslauthd request from the MTA (root, so the fifth field is believed); the reply and how long it took. */
 async function login(socket: string, user: string, password: string, ip: string): Promise<{ reply: string; ms: number }> {
@@ -78,6 +79,64 @@ describe('per-address penalty on the saslauthd socket', () => {
     assert.ok(honest.length > 20, `${honest.length} honest logins during the attack`);
     assert.ok(Math.max(...honest) < 1500, `the slowest honest login took ${Math.max(...honest)} ms; a penalty is 2 s`);
   });
+  test(`many guesses at once from a penalised address: ${PENALISED_AT_ONCE} are checked after the wait, the rest refused unchecked as temporary failures`, async () => {
+    const ip = '192.0.2.20';
+    await login(d.socket, 'alice', 'par-first', ip);
+    const started = Date.now();
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => login(d.socket, 'alice', `par-${i}`, ip)));
+    const checked = replies.filter((r) => r.reply === 'NO Incorrect password');
+    const refused = replies.filter((r) => r.reply === 'NO Temporary failure, try again later');
+    assert.equal(checked.length, PENALISED_AT_ONCE, JSON.stringify(replies.map((r) => r.reply)));
+    assert.equal(refused.length, 40 - PENALISED_AT_ONCE);
+    assert.ok(Math.max(...refused.map((r) => r.ms)) < 1500, 'the refused were answered at once, holding nothing');
+    assert.ok(Math.min(...checked.map((r) => r.ms)) >= 1900, 'the checked ones waited the penalty');
+    assert.ok(Date.now() - started < 10_000);
+    const right = await login(d.socket, 'alice', 'alice-pass', ip);
+    assert.equal(right.reply, 'OK', 'after the burst, one login at a time gets through');
+  });
+
+  test('a local user who is not trusted cannot guess at full speed: counted by uid, since the address it sends is not believed', async () => {
+    const dir = tempDir('authmux-penalty-local-');
+    chmodSync(dir, 0o755);
+    // A run directory anyone may enter, as saslauthd's /run/saslauthd is.
+    mkdirSync(join(dir, 'run'), { mode: 0o755 });
+    const open = await startDaemon({ args: ['-a', 'shadow', '-m', join(dir, 'run')], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_max: 4\n` });
+    const script = join(dir, 'guess.cjs');
+    // Four wrong passwords one after another as nobody, each claiming a fresh address.
+    writeFileSync(script, `
+const net = require('node:net');
+const f = (s) => { const b = Buffer.from(s, 'latin1'); const l = Buffer.alloc(2); l.writeUInt16BE(b.length); return Buffer.concat([l, b]); };
+const one = (i) => new Promise((res) => {
+  const started = Date.now();
+  const s = net.connect(process.argv[2], () => s.write(Buffer.concat([f('alice'), f('local-' + i), f('smtp'), f(''), f('203.0.113.' + (i + 1) + ';25')])));
+  let out = Buffer.alloc(0);
+  s.on('data', (c) => (out = Buffer.concat([out, c])));
+  s.on('close', () => res({ reply: out.subarray(2).toString(), ms: Date.now() - started }));
+  s.on('error', (e) => res({ reply: 'error ' + e.code, ms: 0 }));
+});
+(async () => { const r = []; for (let i = 0; i < 4; i++) r.push(await one(i)); process.stdout.write(JSON.stringify(r)); })();
+`, { mode: 0o644 });
+    const out = await new Promise<string>((resolve) => {
+      const p = spawn(process.execPath, [script, open.socket], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+      let o = '';
+      p.stdout!.on('data', (c: Buffer) => (o += c.toString('latin1')));
+      p.on('close', () => resolve(o));
+    });
+    const tries = JSON.parse(out) as Array<{ reply: string; ms: number }>;
+    assert.deepEqual(tries.map((t) => t.reply), ['NO', 'NO', 'NO', 'NO']);
+    assert.ok(tries[0]!.ms < 1500);
+    assert.ok(tries[1]!.ms >= 1900 && tries[2]!.ms >= 3900, `waits ${JSON.stringify(tries.map((t) => t.ms))}`);
+    try {
+      // The address it claimed counts for nothing: a login from it is not held back.
+      assert.ok((await login(open.socket, 'alice', 'alice-pass', '203.0.113.2')).ms < 1500);
+      const ctl = await run(join(REPO, 'bin/authmux'), ['ctl', '-m', join(dir, 'run'), 'penalty']);
+      assert.match(ctl.stdout, /^uid:65534 failures=4 /m, ctl.stdout + ctl.stderr);
+      assert.equal((await run(join(REPO, 'bin/authmux'), ['ctl', '-m', join(dir, 'run'), 'penalty-clear', 'uid:65534'])).code, 0);
+    } finally {
+      await open.stop();
+    }
+  });
+
   test("every failure answered after a penalty wait is still a line fail2ban's filter bans the address from", async () => {
     const ip = '192.0.2.12';
     for (const pw of ['f2b-1', 'f2b-2', 'f2b-3']) assert.equal((await login(d.socket, 'alice', pw, ip)).reply, 'NO Incorrect password');
@@ -171,6 +230,19 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     assert.equal(clean.code, 0);
     assert.ok(clean.ms < 1500, `a clean address is not held (${clean.ms} ms)`);
   });
+
+  for (const planted of ['x', '-50']) {
+    test(`a value in Redis that is no count (${planted}) neither lifts the penalty nor stays`, async () => {
+      const [a] = daemons as [RunningDaemon, RunningDaemon];
+      const ip = planted === 'x' ? '192.0.2.51' : '192.0.2.52';
+      spawnSync('redis-cli', ['-p', String(port), 'set', `authmux:penalty:${ip}`, planted]);
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) waits.push((await login(a.socket, 'alice', `planted-${i}`, ip)).ms);
+      assert.ok(waits[2]! >= 1900, `this daemon's own count held the address back: ${JSON.stringify(waits)}`);
+      const now = spawnSync('redis-cli', ['-p', String(port), 'get', `authmux:penalty:${ip}`]).stdout.toString().trim();
+      assert.match(now, /^\d+$/, 'the planted value was replaced by a count');
+    });
+  }
 
   test('Redis stopped: logins go on, counted locally, never refused for it', async () => {
     const [a] = daemons as [RunningDaemon, RunningDaemon];
