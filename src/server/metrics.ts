@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsListen } from '../config/metrics-listen.js';
 import type { Logger } from '../log.js';
@@ -143,12 +143,35 @@ export class Metrics {
    * gave, with a warning when it is not loopback.
    */
   async listen(where: MetricsListen, log: Logger, pidFile?: string): Promise<void> {
-    const http = createServer((req, res) => void this.serve(req, res, log));
+    // Timeouts checked every half second (Node's default is 30 s), so a client
+    // dribbling its headers is gone within the 2 s a scraper never needs.
+    const http = createServer({ connectionsCheckingInterval: 500, headersTimeout: 2000, requestTimeout: 5000 }, (req, res) => void this.serve(req, res, log));
     // A scraper holds its connection between scrapes; nothing else has reason to linger.
     http.keepAliveTimeout = 65_000;
-    http.headersTimeout = 10_000;
-    http.requestTimeout = 10_000;
-    http.maxConnections = 64;
+    // Any local user reaches a TCP listener, and could hold every connection
+    // (after a request each, or dribbling headers) to lock the scraper out. So a
+    // newcomer past the cap closes the connection that has waited longest
+    // without a request under way; only when all are busy is it turned away.
+    const waiting = new Map<Socket, true>();
+    let open = 0;
+    http.on('connection', (socket: Socket) => {
+      open++;
+      waiting.set(socket, true);
+      socket.once('close', () => {
+        open--;
+        waiting.delete(socket);
+      });
+      if (open <= MAX_CONNECTIONS) return;
+      const oldest = waiting.keys().next().value as Socket | undefined;
+      (oldest !== undefined && oldest !== socket ? oldest : socket).destroy();
+    });
+    http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      waiting.delete(req.socket);
+      // Back among the waiting, as the newest, once answered (kept alive for the next scrape).
+      res.once('finish', () => {
+        if (!req.socket.destroyed) waiting.set(req.socket, true);
+      });
+    });
     if (where.kind === 'unix') {
       await claimSocketPath(where.path, pidFile);
       await listenUnix(http, where.path, 0o600);
@@ -201,6 +224,9 @@ export class Metrics {
     this.registry.clear();
   }
 }
+
+/** Connections the endpoint serves at once; beyond, idle ones make room or the newcomer is turned away. */
+const MAX_CONNECTIONS = 64;
 
 function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;

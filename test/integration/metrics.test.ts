@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -94,6 +94,32 @@ describe('metrics on 127.0.0.1:<port>, scraped after real logins', () => {
   test('only GET /metrics', async () => {
     assert.equal((await scrape(at, '/')).status, 404);
     assert.equal((await scrape(at, '/metrics', 'POST')).status, 404);
+  });
+
+  test('a local user holding every connection (kept alive after a request, or dribbling headers) does not lock the scraper out', async () => {
+    const dir = tempDir('authmux-metrics-hold-');
+    chmodSync(dir, 0o755);
+    const script = join(dir, 'hold.cjs');
+    const [host, port] = at.split(':');
+    writeFileSync(script, `const net = require('node:net');
+let up = 0;
+const hold = (first) => { const s = net.connect(${port}, '${host}', () => { s.write(first); if (++up === 100) process.stdout.write('held\\n'); }); s.on('error', () => {}); s.on('data', () => {}); return s; };
+const slow = [];
+for (let i = 0; i < 64; i++) hold('GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n');
+for (let i = 0; i < 36; i++) slow.push(hold('GET /metrics HTTP/1.1\\r\\nX: '));
+setInterval(() => { for (const s of slow) if (!s.destroyed) s.write('a'); }, 200);
+setTimeout(() => process.exit(0), 20000);`, { mode: 0o644 });
+    const holder = spawn(process.execPath, [script], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      await sleep(300);
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`http://${at}/metrics`, { signal: AbortSignal.timeout(3000) }).then((x) => String(x.status), (e: Error) => `error ${e.message}`);
+        assert.equal(r, '200', `scrape ${i + 1} while uid 65534 holds the connections`);
+      }
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   test('SIGHUP empties the cache: the gauge follows the new one', async () => {
