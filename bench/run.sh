@@ -31,6 +31,11 @@ start_saslauthd sasl-cache "-c -t 3600"
 start_authmux authmux
 start_authmux authmux-cache "-c -t 3600"
 
+# The platform's ceiling: a bare Node server answering OK, in one process and in two.
+node bench/ceiling.mjs "$W/ceiling1.sock" 1 & pids+=("$!")
+node bench/ceiling.mjs "$W/ceiling2.sock" 2 & pids+=("$!")
+for _ in $(seq 50); do [ -S "$W/ceiling1.sock" ] && [ -S "$W/ceiling2.sock" ] && break; sleep 0.1; done
+
 bench() { # label, socket, users, conc
   "$W/saslbench" -q -s "$2" -u "$3" -c "$4" -d "$DUR" -W "$WARM" -L "$1" | tee -a "$RAW"
 }
@@ -44,7 +49,20 @@ for c in $CONCS; do
   for d in sasl authmux; do bench "shadow-sha512/$d/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
   for d in sasl authmux; do bench "shadow-yescrypt/$d/c$c" "$W/run-$d/mux" "$W/users-yescrypt.txt" "$c"; done
   for d in sasl-cache authmux-cache; do bench "cache-hits/${d%-cache}/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
+  for n in 1 2; do bench "cache-hits/node$n/c$c" "$W/ceiling$n.sock" "$W/users-sha512.txt" "$c"; done
 done
+
+# Start-up: from the command to the first answered request, five times, the median.
+startup=()
+for i in 1 2 3 4 5; do
+  dir=$W/run-startup; rm -rf "$dir"
+  t0=$(date +%s%N)
+  AUTHMUX_CONFIG= bin/authmux saslauthd -f -a shadow -m "$dir" 2> /dev/null & sp=$!
+  until "$W/saslbench" -q -s "$dir/mux" -u "$W/users-sha512.txt" -c 1 -n 1 -T 1 -L startup 2> /dev/null | grep -q ' ok=1 '; do sleep 0.005; done
+  startup+=($(( ($(date +%s%N) - t0) / 1000000 )))
+  kill "$sp"; wait "$sp" 2> /dev/null || true
+done
+echo "STARTUP ms=$(printf '%s\n' "${startup[@]}" | sort -n | sed -n 3p) all=${startup[*]}" | tee -a "$RAW"
 
 # Memory after many requests: cache hits are the cheapest, so the most requests per second.
 "$W/saslbench" -q -s "$W/run-authmux-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss | tee -a "$RAW"

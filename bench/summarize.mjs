@@ -5,9 +5,11 @@ const raw = readFileSync(process.argv[2], 'utf8').split('\n');
 const rows = new Map();
 let rss = '';
 let pamRss = '';
+let startup = '';
 for (const line of raw) {
   if (line.startsWith('RSS ')) rss = line;
   if (line.startsWith('PAMRSS ')) pamRss = line;
+  if (line.startsWith('STARTUP ')) startup = line;
   const m = /^RESULT label=(\S+) (.*)$/.exec(line);
   if (!m || !m[1].includes('/')) continue;
   const [scenario, daemon, conc] = m[1].split('/');
@@ -29,9 +31,27 @@ for (const [key, r] of rows) {
   const p99 = (Number(a.p99_us) / Number(s.p99_us)).toFixed(2);
   out.push(`| ${scenario} | ${conc.slice(1)} | ${Number(s.rps).toFixed(0)} | ${Number(a.rps).toFixed(0)} | ${ratio} | ${s.p99_us} | ${a.p99_us} | ${p99} | ${Number(s.mismatch) + Number(s.err)} / ${Number(a.mismatch) + Number(a.err)} |`);
 }
+// Rows measured against a ceiling in the same run: `bare` (the SQL driver's own loop), `node1`/`node2` (a Node
+// server that answers OK and does nothing else, in one process or two).
+const ceilings = [...rows].filter(([, r]) => r.authmux && (r.bare || r.node1 || r.node2));
+if (ceilings.length > 0) {
+  out.push('', '| scenario | conc | Authmux req/s | ceiling | ceiling req/s | Authmux / ceiling |', '|---|---:|---:|---|---:|---:|');
+  const names = { bare: 'the driver alone, same query', node1: 'bare Node, 1 process', node2: 'bare Node, 2 processes' };
+  for (const [key, r] of ceilings) {
+    const [scenario, conc] = key.split('|');
+    for (const c of ['bare', 'node1', 'node2']) {
+      if (!r[c]) continue;
+      out.push(`| ${scenario} | ${conc.slice(1)} | ${Number(r.authmux.rps).toFixed(0)} | ${names[c]} | ${Number(r[c].rps).toFixed(0)} | ${(Number(r.authmux.rps) / Number(r[c].rps)).toFixed(2)} |`);
+    }
+  }
+}
 if (rss) {
   const m = /requests=(\d+) kb=(\d+) hwm_kb=(\d+)/.exec(rss);
   if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB (peak ${(Number(m[3]) / 1024).toFixed(1)} MB).`);
+}
+if (startup) {
+  const m = /ms=(\d+) all=(.*)$/.exec(startup);
+  if (m) out.push('', `Start-up, from the command to the first answered request: ${m[1]} ms (median of ${m[2].trim().split(' ').length}: ${m[2].trim().split(' ').join(', ')} ms).`);
 }
 if (pamRss) {
   const m = /saslauthd_kb=(\d+) authmux_kb=(\d+)/.exec(pamRss);

@@ -3,7 +3,9 @@
 # machine's MariaDB and PostgreSQL, served by Authmux with and without the
 # cache, each cell measured right after the same users in a sasldb2 served by
 # the real saslauthd (the ratio's reference), one run, same client. Writes
-# bench/results-vpopmail.md. Needs root (unshare + bind mount for saslauthd).
+# bench/results-vpopmail.md, with the SQL driver alone running the same
+# lookup at the same concurrency (bench/sql-loop.mjs) beside the uncached rows.
+# Needs root (unshare + bind mount for saslauthd).
 #
 #   DUR=6 WARM=1 CONCS="1 16" bash bench/vpopmail.sh
 DUR=${DUR:-6}
@@ -42,6 +44,9 @@ start_authmux pgsql "postgres://postgres@127.0.0.1:5432/$DB" no
 start_authmux pgsql-cached "postgres://postgres@127.0.0.1:5432/$DB" yes
 
 for c in $CONCS; do
+  # The driver alone, the same lookup, same concurrency: what the SQL path costs without Authmux.
+  node bench/sql-loop.mjs mysql "mysql://root@localhost/$DB?socket=/run/mysqld/mysqld.sock" "$W/vpopmail-users-des.txt" "$c" "$DUR" "$WARM" "vpopmail-mysql-des/bare/c$c" | tee -a "$RAW"
+  node bench/sql-loop.mjs pgsql "postgres://postgres@127.0.0.1:5432/$DB" "$W/vpopmail-users-des.txt" "$c" "$DUR" "$WARM" "vpopmail-pgsql-des/bare/c$c" | tee -a "$RAW"
   for hash in des md5; do
     for d in mysql mysql-cached pgsql pgsql-cached; do
       label="vpopmail-$d-$hash"

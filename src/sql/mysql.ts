@@ -1,4 +1,4 @@
-import { createPool, type Pool, type PoolConnection } from 'mysql2/promise';
+import { createPool, type Pool, type PoolConnection } from 'mysql2';
 import { withDeadline, type FailureKind, type PoolSettings, type Row, type SqlDriverAdapter } from './client.js';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', 'ER_CON_COUNT_ERROR']);
@@ -37,26 +37,29 @@ export function createMysqlAdapter(s: PoolSettings): SqlDriverAdapter {
     maxPreparedStatements: STATEMENTS_PER_CONNECTION,
   });
   // A connection the server closes while idle reports here; without a listener it would end the process.
-  pool.pool.on('connection', (conn) => conn.on('error', (err: Error) => s.onIdleError(err.message)));
+  pool.on('connection', (conn) => conn.on('error', (err: Error) => s.onIdleError(err.message)));
+  // mysql2's callback interface, wrapped here: its promise wrapper records a stack trace for every query.
+  const connection = () => new Promise<PoolConnection>((resolve, reject) => pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))));
+  const execute = (conn: PoolConnection, sql: string, values: (string | number)[]) =>
+    new Promise<Row[]>((resolve, reject) => conn.execute({ sql, values }, (err, rows) => (err ? reject(err) : resolve(rows as unknown as Row[]))));
 
   return {
     dialect: 'mysql',
     async run(sql, params, timeoutMs) {
       const started = Date.now();
-      const conn = await withDeadline(pool.getConnection(), timeoutMs, 'connecting to MySQL', (late) => late.release());
+      const conn = await withDeadline(connection(), timeoutMs, 'connecting to MySQL', (late) => late.release());
       let broken = false;
       try {
         const left = Math.max(1, timeoutMs - (Date.now() - started));
         // Prepared once per connection and reused; the server re-prepares by itself when a table is altered or recreated.
-        const [rows] = await withDeadline(conn.execute({ sql, values: params as (string | number)[] }), left, 'the query');
-        return rows as Row[];
+        return await withDeadline(execute(conn, sql, params as (string | number)[]), left, 'the query');
       } catch (err) {
         broken = true;
         if ((err as { fatal?: boolean }).fatal !== true && (err as { name?: string }).name !== 'QueryTimeout') broken = false;
         throw err;
       } finally {
         // A timed-out or broken connection may still be busy or dead: it never goes back to the pool.
-        if (broken) (conn as PoolConnection).destroy();
+        if (broken) conn.destroy();
         else conn.release();
       }
     },
@@ -68,7 +71,7 @@ export function createMysqlAdapter(s: PoolSettings): SqlDriverAdapter {
       return 'other';
     },
     async close() {
-      await pool.end().catch(() => undefined);
+      await new Promise<void>((resolve) => pool.end(() => resolve()));
     },
   };
 }
