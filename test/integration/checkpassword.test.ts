@@ -399,6 +399,18 @@ describe('checkpassword asking the running daemon (checkpassword_socket)', () =>
     assert.equal((await runCheckpassword(fd3Input('toor', 'toor-pw'), [PROBE], env)).code, 1);
   });
 
+  test("TCPREMOTEIP counts in the daemon's per-address penalty: after two failures from it, the next login waits", async () => {
+    const from = { ...env, TCPREMOTEIP: '192.0.2.44' };
+    for (const pw of ['cp-wrong-1', 'cp-wrong-2']) assert.equal((await runCheckpassword(fd3Input('carol', pw), [PROBE], from)).code, 1);
+    const started = Date.now();
+    const r = await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], from);
+    assert.equal(r.code, 7, r.stderr);
+    assert.ok(Date.now() - started >= 3900, `held back ${Date.now() - started} ms after two failures`);
+    const other = Date.now();
+    assert.equal((await runCheckpassword(fd3Input('carol', 'carol-pw'), [PROBE], { ...env, TCPREMOTEIP: '192.0.2.45' })).code, 7);
+    assert.ok(Date.now() - other < 1500, 'another address is not held back');
+  });
+
   test('the saslauthd socket still answers its own clients byte for byte', async () => {
     const { askSaslauthd } = await import('../../src/cli/testsaslauthd.js');
     assert.equal(await askSaslauthd(d.socket, ['carol', 'carol-pw', 'imap', '']), 'OK');
