@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import type { AddressSet } from '../net/address.js';
 import type { Decided } from './chain.js';
 import { localPeerKey, penaltyKey, PenaltyTable } from './penalty.js';
-import { SharedPenalty } from './shared-penalty.js';
+import type { SharedPenalty } from './shared-penalty.js';
 import type { AuthRequest } from './types.js';
 
 /** Dovecot's numbers: 2 s for the first penalty; an address quiet for an hour starts clean. */
@@ -15,12 +15,6 @@ const PENALTY_ENTRIES = 100_000;
 /** The table of this process's counts, as long as it lives; a reload only changes the rules (gateFor). */
 export function newPenaltyTable(config: Config): PenaltyTable {
   return new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
-}
-
-/** penalty_store: redis, when the penalty is on and the store chosen; `onError` hears of Redis going away. */
-export function sharedPenaltyFor(config: Config, onError: (err: Error) => void): SharedPenalty | undefined {
-  const shared = config.penalty.shared;
-  return config.penalty.enabled && shared ? new SharedPenalty(shared.target, shared.prefix, PENALTY_FORGET_MS / 1000, onError) : undefined;
 }
 
 export function gateFor(config: Config, table: PenaltyTable, shared: SharedPenalty | undefined): PenaltyGate {

@@ -1,5 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
+import type { Config } from '../config/config.js';
 import type { RedisTarget } from '../config/redis-target.js';
+import { PENALTY_FORGET_MS } from './penalty-gate.js';
 
 /** A penalty lookup waits no longer than this for Redis; then the local count alone decides. */
 const TIMEOUT_MS = 100;
@@ -86,4 +88,15 @@ export class SharedPenalty {
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+/**
+ * penalty_store: redis, when the penalty is on and the store chosen; `onError`
+ * hears of Redis going away. This module loads ioredis (and with it a module
+ * that opens stderr as a stream, making a shared pipe non-blocking): the
+ * checkpassword program imports it only when the store is Redis.
+ */
+export function sharedPenaltyFor(config: Config, onError: (err: Error) => void): SharedPenalty | undefined {
+  const shared = config.penalty.shared;
+  return config.penalty.enabled && shared ? new SharedPenalty(shared.target, shared.prefix, PENALTY_FORGET_MS / 1000, onError) : undefined;
 }

@@ -1,5 +1,5 @@
 import { AuthChain } from '../../auth/chain.js';
-import { gateFor, newPenaltyTable, sharedPenaltyFor } from '../../auth/penalty-gate.js';
+import { gateFor, newPenaltyTable } from '../../auth/penalty-gate.js';
 import type { AuthRequest } from '../../auth/types.js';
 import { createBackends } from '../../backends/index.js';
 import type { Config } from '../../config/config.js';
@@ -21,10 +21,11 @@ export async function checkDirect(config: Config, req: AuthRequest, log: Logger)
   const verifier = createVerifier({ engine: config.cryptEngine, concurrency: 1 });
   const auth = new AuthChain({ backends: await createBackends(config, log), verifier, combineRealm: false });
   let warned = false;
-  const shared = sharedPenaltyFor(config, (err) => {
+  // Loaded only for a Redis store: see shared-penalty.ts.
+  const shared = config.penalty.enabled && config.penalty.shared ? (await import('../../auth/shared-penalty.js')).sharedPenaltyFor(config, (err) => {
     if (!warned) log.warn(`penalty store (Redis): ${err.message}; this login is not held back by its address's failures`);
     warned = true;
-  });
+  }) : undefined;
   const gate = gateFor(shared ? config : { ...config, penalty: { ...config.penalty, enabled: false } }, newPenaltyTable(config), shared);
   try {
     if (shared && req.clientIp !== undefined) await shared.connected(STORE_CONNECT_MS);
