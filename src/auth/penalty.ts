@@ -36,6 +36,12 @@ export function localPeerKey(uid: number): string {
   return `${LOCAL_PEER}${uid}`;
 }
 
+/** The key an admin names as `uid:N` (authmux ctl penalty-clear); undefined for anything else. */
+export function parseLocalPeerKey(text: string): string | undefined {
+  const m = /^uid:(\d{1,10})$/.exec(text);
+  return m ? localPeerKey(Number(m[1])) : undefined;
+}
+
 /**
  * The key an address is counted under: IPv4 as it is, IPv6 by its /48,
  * the block one site gets, so an attacker cannot step through the

@@ -114,12 +114,6 @@ export class AddressSet {
 
 /** A dotted quad as an unsigned 32-bit number; undefined for anything else. */
 function ipv4Number(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    n = n * 256 + Number(p);
-  }
-  return n;
+  const p = ipv4Parts(ip);
+  return p && p[0]! * 0x1000000 + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
 }

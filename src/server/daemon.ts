@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
 import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
-import { localPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalty.js';
+import { parseLocalPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalty.js';
 import type { AuthRequest } from '../auth/types.js';
 import { sharedPenaltyFor, type SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
@@ -290,8 +290,8 @@ export class Daemon {
       },
       clearPenalty: (ip) => {
         // uid:N, a local user counted by uid, is this daemon's alone.
-        const local = /^uid:(\d{1,10})$/.exec(ip);
-        if (local) return this.penalties.clear(localPeerKey(Number(local[1])));
+        const local = parseLocalPeerKey(ip);
+        if (local) return this.penalties.clear(local);
         const canonical = canonicalIp(ip);
         if (!canonical) throw new Error(`${JSON.stringify(ip)} is not an IP address nor uid:N`);
         this.sharedPenalty?.clear(penaltyKey(canonical));

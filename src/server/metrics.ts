@@ -152,24 +152,24 @@ export class Metrics {
     // (after a request each, or dribbling headers) to lock the scraper out. So a
     // newcomer past the cap closes the connection that has waited longest
     // without a request under way; only when all are busy is it turned away.
-    const waiting = new Map<Socket, true>();
+    const waiting = new Set<Socket>();
     let open = 0;
     http.on('connection', (socket: Socket) => {
       open++;
-      waiting.set(socket, true);
+      waiting.add(socket);
       socket.once('close', () => {
         open--;
         waiting.delete(socket);
       });
       if (open <= MAX_CONNECTIONS) return;
-      const oldest = waiting.keys().next().value as Socket | undefined;
+      const oldest = waiting.values().next().value as Socket | undefined;
       (oldest !== undefined && oldest !== socket ? oldest : socket).destroy();
     });
     http.on('request', (req: IncomingMessage, res: ServerResponse) => {
       waiting.delete(req.socket);
       // Back among the waiting, as the newest, once answered (kept alive for the next scrape).
       res.once('finish', () => {
-        if (!req.socket.destroyed) waiting.set(req.socket, true);
+        if (!req.socket.destroyed) waiting.add(req.socket);
       });
     });
     if (where.kind === 'unix') {

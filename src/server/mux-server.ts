@@ -102,7 +102,7 @@ export class MuxServer<Req> {
       if (!answered || (gone && peerHungUp(s))) s.destroy();
     });
     s.on('data', (chunk: Buffer) => {
-      if (answered) return; // draining after the reply
+      if (answered) return; // what follows a whole request is not read: the reply closes the connection
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       const d = this.opts.codec.decode(buf);
       if (d.kind === 'incomplete') {

@@ -1,5 +1,5 @@
 import { AuthChain } from '../../auth/chain.js';
-import { gateFor, newPenaltyTable } from '../../auth/penalty-gate.js';
+import { newPenaltyTable, PenaltyGate } from '../../auth/penalty-gate.js';
 import type { AuthRequest } from '../../auth/types.js';
 import { createBackends } from '../../backends/index.js';
 import type { Config } from '../../config/config.js';
@@ -26,10 +26,12 @@ export async function checkDirect(config: Config, req: AuthRequest, log: Logger)
     if (!warned) log.warn(`penalty store (Redis): ${err.message}; this login is not held back by its address's failures`);
     warned = true;
   }) : undefined;
-  const gate = gateFor(shared ? config : { ...config, penalty: { ...config.penalty, enabled: false } }, newPenaltyTable(config), shared);
+  // Counts only through the store: a table of this process's own would die with it.
+  const gate = new PenaltyGate({ table: shared ? newPenaltyTable(config) : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs, shared });
+  const login: AuthRequest = { ...req, realmInLogin: true };
   try {
     if (shared && req.clientIp !== undefined) await shared.connected(STORE_CONNECT_MS);
-    const { result } = await gate.run({ ...req, realmInLogin: true }, undefined, () => auth.authenticate({ ...req, realmInLogin: true }, { needRecord: true }));
+    const { result } = await gate.run(login, undefined, () => auth.authenticate(login, { needRecord: true }));
     return replyOf(result);
   } finally {
     await shared?.close();
