@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './fixtures.js';
+import { freePort, tempDir } from './fixtures.js';
 
 async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -68,12 +68,22 @@ export class PrivatePgCluster {
   readonly version = readdirSync('/etc/postgresql').sort().at(-1)!;
   readonly name = `authmux${process.pid}`;
 
-  constructor(readonly port: number) {
+  private constructor(readonly port: number) {
     execFileSync('pg_createcluster', [this.version, this.name, '-p', String(port), '--', '--auth=trust'], { stdio: 'ignore' });
   }
 
+  /** On a port that was free a moment ago: a fixed one collided with whatever else the machine runs. */
+  static async create(): Promise<PrivatePgCluster> {
+    return new PrivatePgCluster(await freePort());
+  }
+
   private ctl(action: string, extra: string[] = []): void {
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', ...extra, this.version, this.name, action], { stdio: 'ignore' });
+    try {
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', ...extra, this.version, this.name, action], { stdio: 'pipe' });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      throw new Error(`pg_ctlcluster ${action}: ${err.stderr?.toString().trim() || err.message}`);
+    }
   }
 
   async start(): Promise<void> {

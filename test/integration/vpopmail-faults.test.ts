@@ -131,7 +131,7 @@ describe('vpopmail: the database server stops and comes back', () => {
   });
 
   test('PostgreSQL restarted during a load: no wrong OK, recovery without restart', async () => {
-    const cluster = new PrivatePgCluster(5400 + (process.pid % 90));
+    const cluster = await PrivatePgCluster.create();
     let d: RunningDaemon | undefined;
     try {
       await cluster.start();
