@@ -9,6 +9,7 @@ import { identityFor, UnsafeHome, type Identity } from '../doors/checkpassword/i
 import { logLine } from '../log-line.js';
 import type { Logger } from '../log.js';
 import { snapshotInherited, stillInherited } from '../os/inherited-fds.js';
+import { keepStdioPlain } from '../os/plain-stdio.js';
 import { loadPosix, type Posix } from '../os/posix.js';
 import type { DoorReply } from '../protocol/checkpassword-door.js';
 import { EXIT, MAX_INPUT, parseFd3Input } from '../protocol/checkpassword.js';
@@ -136,6 +137,7 @@ function become(posix: Posix, id: Identity, argv: readonly string[], env: NodeJS
 
 /** `authmux-checkpassword prog [args...]`: returns an exit code, or never returns (prog replaced it). */
 export async function checkpasswordMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  keepStdioPlain();
   // A worker's life is its channel's: it exits when the program that started it is done.
   if (await becomeChildRole(env)) return new Promise<number>(() => undefined);
   // Should the event loop ever run dry with no verdict, Node would exit 0, which reads as success: make it 111.

@@ -231,6 +231,26 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     assert.ok(clean.ms < 1500, `a clean address is not held (${clean.ms} ms)`);
   });
 
+  test("the program never turns its shared stderr non-blocking, though the Redis client it loads opens Node's stderr stream", async () => {
+    const [a] = daemons as [RunningDaemon, RunningDaemon];
+    const ip = '192.0.2.111';
+    await login(a.socket, 'alice', 'nb-1', ip);
+    const config = join(tempDir('authmux-penalty-nb-'), 'authmux.conf');
+    writeFileSync(config, `mech: shadow\npasswd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_store: redis\nrelay_redis: redis://127.0.0.1:${port}/0\npenalty_max: 4\n`);
+    // As under tcpserver: every login's stderr is one pipe to the log, so its open file description (and O_NONBLOCK) is shared
+    // with the other logins' programs. While this one waits out its penalty, the pipe's flags are read through the shell's fd 2.
+    const script = `exec 2> >(cat >/dev/null)
+"$0" /bin/true 3< <(printf 'alice\\0wrong\\0\\0') & pid=$!
+while kill -0 $pid 2>/dev/null; do awk '$1 == "flags:" { print $2 }' /proc/self/fdinfo/2; sleep 0.05; done
+wait $pid; echo "exit $?"`;
+    const r = spawnSync('bash', ['-c', script, join(REPO, 'bin/authmux-checkpassword')], { env: { ...process.env, AUTHMUX_CONFIG: config, TCPREMOTEIP: ip }, encoding: 'utf8', timeout: 20_000 });
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), 'exit 1', r.stdout + r.stderr);
+    const samples = lines.slice(0, -1);
+    assert.ok(samples.length >= 20, `sampled through the penalty wait: ${samples.length}`);
+    assert.deepEqual(samples.filter((f) => (parseInt(f, 8) & 0o4000) !== 0), [], 'no sample saw O_NONBLOCK');
+  });
+
   for (const planted of ['x', '-50']) {
     test(`a value in Redis that is no count (${planted}) neither lifts the penalty nor stays`, async () => {
       const [a] = daemons as [RunningDaemon, RunningDaemon];
