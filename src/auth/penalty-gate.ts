@@ -13,8 +13,8 @@ export const PENALTY_FORGET_MS = 3_600_000;
 const PENALTY_ENTRIES = 100_000;
 
 /** The table of this process's counts, as long as it lives; a reload only changes the rules (gateFor). */
-export function newPenaltyTable(config: Config): PenaltyTable {
-  return new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS });
+export function newPenaltyTable(config: Config, key?: Buffer): PenaltyTable {
+  return new PenaltyTable({ baseMs: PENALTY_BASE_MS, maxMs: config.penalty.maxMs, entries: PENALTY_ENTRIES, forgetAfterMs: PENALTY_FORGET_MS, key });
 }
 
 export function gateFor(config: Config, table: PenaltyTable, shared: SharedPenalty | undefined): PenaltyGate {

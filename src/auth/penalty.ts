@@ -9,7 +9,14 @@ export interface PenaltyOptions {
   readonly entries: number;
   /** A quiet address is forgotten after this long. */
   readonly forgetAfterMs: number;
+  /** The pair digests' key: the same in every process that shares counts (serve_processes), else made here. */
+  readonly key?: Buffer;
 }
+
+/** One change to the counts, as the processes serving one socket tell each other: no password, only its keyed digest. */
+export type PenaltyEvent =
+  | { readonly op: 'failed'; readonly key: string; readonly digest: number }
+  | { readonly op: 'succeeded' | 'cleared'; readonly key: string };
 
 interface Entry {
   failures: number;
@@ -72,12 +79,15 @@ function expandIpv6(ip: string): string[] | undefined {
  * nothing here yields a password.
  */
 export class PenaltyTable {
-  private readonly key = randomBytes(32);
+  private readonly key: Buffer;
   private readonly table: LRUCache<string, Entry>;
 
   private maxMs: number;
+  /** Told of each change this table makes on its own (not of those applied from elsewhere). */
+  onChange: ((e: PenaltyEvent) => void) | undefined;
 
   constructor(private readonly opts: PenaltyOptions) {
+    this.key = opts.key ?? randomBytes(32);
     this.maxMs = opts.maxMs;
     this.table = new LRUCache<string, Entry>({ max: opts.entries, ttl: opts.forgetAfterMs, updateAgeOnGet: false });
   }
@@ -100,8 +110,14 @@ export class PenaltyTable {
 
   /** Counts a failure; false when it repeated a recent pair and so counted nothing. */
   failed(ip: string, login: string, password: Buffer): boolean {
-    const k = penaltyKey(ip);
+    const key = penaltyKey(ip);
     const digest = createHmac('sha256', this.key).update(login, 'latin1').update('\0').update(password).digest().readUInt32BE(0);
+    const counted = this.count(key, digest);
+    if (counted) this.onChange?.({ op: 'failed', key, digest });
+    return counted;
+  }
+
+  private count(k: string, digest: number): boolean {
     const e = this.table.get(k) ?? { failures: 0, tried: [] };
     if (e.tried.includes(digest)) {
       this.table.set(k, e);
@@ -115,7 +131,14 @@ export class PenaltyTable {
   }
 
   succeeded(ip: string): void {
-    this.table.delete(penaltyKey(ip));
+    const key = penaltyKey(ip);
+    if (this.table.delete(key)) this.onChange?.({ op: 'succeeded', key });
+  }
+
+  /** A change another process made: applied, and not told on. */
+  apply(e: PenaltyEvent): void {
+    if (e.op === 'failed') this.count(e.key, e.digest);
+    else this.table.delete(e.key);
   }
 
   /** Failures counted for the address's key now (the control command shows them). */
@@ -133,7 +156,10 @@ export class PenaltyTable {
   }
 
   clear(ip: string): boolean {
-    return this.table.delete(penaltyKey(ip));
+    const key = penaltyKey(ip);
+    const cleared = this.table.delete(key);
+    if (cleared) this.onChange?.({ op: 'cleared', key });
+    return cleared;
   }
 
   get size(): number {

@@ -16,7 +16,7 @@ export function isDetachedChild(env: NodeJS.ProcessEnv): boolean {
 const SEA_V8_FLAGS = '--max-semi-space-size=1';
 
 /** The same command again: node with its flags and script, or the single executable with only its own arguments. */
-function sameCommand(env: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
+export function sameCommand(env: NodeJS.ProcessEnv): { args: string[]; env: NodeJS.ProcessEnv } {
   if (!singleExecutable()) return { args: [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], env };
   return { args: process.argv.slice(2), env: { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], SEA_V8_FLAGS].filter(Boolean).join(' ') } };
 }

@@ -4,7 +4,9 @@ import { ConfigError } from '../config/errors.js';
 import { createLogger, SwitchableLogger, type Logger } from '../log.js';
 import { Daemon } from '../server/daemon.js';
 import { VERSION } from '../version.js';
-import { isDetachedChild, reportToParent, runDetached } from './daemonize.js';
+import { FirstProcessLink } from '../server/first-process-link.js';
+import { SERVING_PROCESS_VAR } from '../server/serving-messages.js';
+import { isDetachedChild, reportToParent, runDetached, sameCommand } from './daemonize.js';
 
 const USAGE = `usage: authmux saslauthd [options]
   -a mech[,mech...]
@@ -33,6 +35,7 @@ function logFor(config: Config): Logger {
 }
 
 export async function saslauthdMain(argv: readonly string[]): Promise<number> {
+  if (process.env[SERVING_PROCESS_VAR] !== undefined) return servingMain(argv);
   let inv;
   try {
     inv = parseSaslauthdArgs(argv, process.env);
@@ -81,7 +84,8 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   for (const [sig, h] of holders) process.on(sig, h);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(config, log);
+    const again = sameCommand(process.env);
+    daemon = await Daemon.start(config, log, { kind: 'first', command: { file: process.execPath, args: again.args, env: again.env } });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     log.error(`cannot start: ${msg}`);
@@ -141,6 +145,7 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     process.on('SIGUSR1', () => {
       try {
         log.swap(logFor(current));
+        daemon.logReopened();
         log.info('SIGUSR1: log reopened');
       } catch (err) {
         log.error(`SIGUSR1: log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
@@ -148,5 +153,82 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
     });
     for (const [sig, h] of holders) process.off(sig, h);
     if (early) stop(early);
+  });
+}
+
+/**
+ * A serving process (serve_processes): started by the first with the same
+ * command line, it accepts on the first's saslauthd socket. It stops on
+ * SIGTERM or when the first is gone; reloads and log reopening come from
+ * the first, so the signals an admin or a terminal sends the group
+ * (SIGHUP, SIGUSR1, SIGINT) are the first's to act on.
+ */
+async function servingMain(argv: readonly string[]): Promise<number> {
+  delete process.env[SERVING_PROCESS_VAR];
+  for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGINT'] as const) process.on(sig, () => undefined);
+  const link = await FirstProcessLink.connect();
+  const inv = (() => {
+    try {
+      return parseSaslauthdArgs(argv, process.env);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  })();
+  if (inv instanceof Error || inv.action !== 'serve') {
+    link.failed(inv instanceof Error ? inv.message : 'no daemon to run');
+    return 1;
+  }
+  let current = inv.config;
+  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, current.cryptConcurrency));
+  const log = new SwitchableLogger(logFor(current));
+  let stopAsked: ((why: string) => void) | undefined;
+  const early = (why: string) => (stopAsked ? stopAsked(why) : process.exit(0));
+  process.on('SIGTERM', () => early('SIGTERM'));
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(current, log, { kind: 'serving', link });
+  } catch (err) {
+    link.failed(err instanceof Error ? err.message : String(err));
+    log.close();
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    stopAsked = (why) => {
+      if (stopping) return;
+      stopping = true;
+      log.debug(`${why}: serving process stopping`);
+      daemon.stop().then(
+        () => {
+          log.close();
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error(`error while stopping: ${String(err)}`);
+          log.close();
+          resolve(1);
+        },
+      );
+    };
+    const reload = async () => {
+      const next = parseSaslauthdArgs(argv, process.env);
+      if (next.action !== 'serve') return;
+      try {
+        await daemon.reload(next.config);
+      } catch (err) {
+        log.error(`configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      }
+      log.swap(logFor(next.config));
+      current = next.config;
+    };
+    const reopenLog = () => {
+      try {
+        log.swap(logFor(current));
+      } catch (err) {
+        log.error(`log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    link.serve(daemon.servingOrders(reload, reopenLog, () => stopAsked!('the first process is gone')));
   });
 }

@@ -106,6 +106,8 @@ export interface Config {
   readonly maxConnectionsPerUser: number;
   /** Accounts (names or uids) bound only by maxConnections; root always is. */
   readonly trustedUsers: readonly string[];
+  /** Processes accepting on the saslauthd socket, the first included (serve_processes). */
+  readonly serveProcesses: number;
   readonly warnings: readonly string[];
 }
 
@@ -260,6 +262,7 @@ export function loadConfig(opts: LoadOptions): Config {
     maxConnections: v.max_connections,
     maxConnectionsPerUser: v.max_connections_per_user,
     trustedUsers: v.trusted_users,
+    serveProcesses: v.serve_processes === 0 ? Math.max(1, cpus().length) : v.serve_processes,
     warnings,
   };
 }

@@ -80,6 +80,7 @@ export const KEYS = {
   max_connections: key('connections served at once, all users together', count(1, 1_000_000), () => 4096),
   max_connections_per_user: key('connections one user outside trusted_users may hold', count(1, 1_000_000), () => 32),
   trusted_users: key('accounts never limited per user (the MTA\'s, root)', (v) => parseWords(v), () => ['root', 'postfix', 'Debian-exim', 'exim', 'mail', 'dovecot', 'cyrus', 'smmsp']),
+  serve_processes: key('processes accepting on the saslauthd socket, each with its own cache; 0 = one per CPU. The other sockets are served by the first', count(0, 64), () => 1),
   crypt_engine: key('auto, libxcrypt or js', choice(['auto', 'libxcrypt', 'js'] as const), () => 'auto' as const),
   vpopmail_sql: key('vpopmail\'s database as a mysql:// or postgres:// URL', (v, w) => parseSqlUrl(v, w), none),
   vpopmail_config_file: key('vpopmail\'s vpopmail.mysql or vpopmail.pgsql', path, none as () => string | undefined),

@@ -5,9 +5,9 @@ import type { PeerUid } from '../os/peer-credentials.js';
 
 /** What the control socket can do; the daemon owns each. */
 export interface ControlActions {
-  stats(): Record<string, number | string>;
-  /** Every entry, or those of one login: the count dropped. */
-  flush(login?: string): number;
+  stats(): Promise<Record<string, number | string>>;
+  /** Every entry, or those of one login, in every serving process: the count dropped. */
+  flush(login?: string): Promise<number>;
   /** As SIGHUP; resolves when the new configuration serves, rejects with why it does not. */
   reload(): Promise<void>;
   /** The penalised addresses (or one), with their failures and current delay. */
@@ -68,9 +68,9 @@ export class ControlServer {
     if (extra !== undefined) throw new Error('one argument at most');
     switch (cmd) {
       case 'stats':
-        return Object.entries(this.actions.stats()).map(([k, v]) => `${k} ${v}`);
+        return Object.entries(await this.actions.stats()).map(([k, v]) => `${k} ${v}`);
       case 'flush': {
-        const n = this.actions.flush(arg);
+        const n = await this.actions.flush(arg);
         this.log.info(`control: cache flushed${arg ? ` for ${JSON.stringify(arg)}` : ''} (${n} entries)`);
         return [`flushed ${n}`];
       }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { auditLine, logResult } from '../auth/audit.js';
 import { canonicalIp } from '../net/address.js';
@@ -35,6 +36,16 @@ import { resolveTrustedUsers } from './trusted-users.js';
 import { adoptActivated, claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 import { activatedSockets } from '../os/socket-activation.js';
 import type { Door, Metrics } from './metrics.js';
+import type { FirstProcessLink } from './first-process-link.js';
+import { ServingProcesses, type ProgramCommand } from './serving-processes.js';
+import type { ServingStats } from './serving-messages.js';
+
+/**
+ * Which process this is. The first owns the run directory and every socket,
+ * and starts the other serving processes (serve_processes) with `command`;
+ * a serving process accepts on the first's saslauthd socket and nothing else.
+ */
+export type DaemonRole = { readonly kind: 'first'; readonly command?: ProgramCommand } | { readonly kind: 'serving'; readonly link: FirstProcessLink };
 
 /** When a request's check began and ended (performance.now()); both 0 when it never ran. */
 interface Clock {
@@ -135,13 +146,16 @@ export class Daemon {
     private readonly relay: RelayTracker | undefined,
     private readonly limits: ConnectionLimits,
     private readonly metrics: Metrics | undefined,
+    private readonly link: FirstProcessLink | undefined,
+    penaltyKey: Buffer | undefined,
   ) {
     this.config = config;
-    this.penalties = newPenaltyTable(config);
+    this.penalties = newPenaltyTable(config, penaltyKey);
     const redisAway = new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000);
     this.sharedPenalty = sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
     this.gate = gateFor(config, this.penalties, this.sharedPenalty);
-    this.socketmap = relay && config.relay.socketmap
+    const first = link === undefined;
+    this.socketmap = first && relay && config.relay.socketmap
       ? new SocketmapServer(config.relay.socketmap, (ip) => relay.isLive(ip), log, { limits, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs })
       : undefined;
     this.verifier = verifier;
@@ -154,7 +168,7 @@ export class Daemon {
       log,
       handle: (r, gone, trusted, uid) => this.handle(r, gone, trusted, uid),
     });
-    this.door = config.checkpassword.socket
+    this.door = first && config.checkpassword.socket
       ? new MuxServer({
           socketPath: config.checkpassword.socket,
           codec: cpSocket.codec,
@@ -164,7 +178,7 @@ export class Daemon {
           handle: (r, gone, trusted, uid) => this.handleDoor(r, gone, trusted, uid),
         })
       : undefined;
-    this.dovecot = config.dovecot.socket
+    this.dovecot = first && config.dovecot.socket
       ? new DovecotAuthServer({
           socketPath: config.dovecot.socket,
           mode: config.dovecot.mode,
@@ -178,7 +192,7 @@ export class Daemon {
           refused: (r, trusted) => this.dovecotRefused(r, trusted),
         })
       : undefined;
-    this.userdb = config.dovecotUserdbSocket
+    this.userdb = first && config.dovecotUserdbSocket
       ? new DovecotUserdbServer({
           socketPath: config.dovecotUserdbSocket,
           mode: config.dovecot.mode,
@@ -192,7 +206,8 @@ export class Daemon {
       : undefined;
   }
 
-  static async start(config: Config, log: Logger): Promise<Daemon> {
+  static async start(config: Config, log: Logger, role: DaemonRole = { kind: 'first' }): Promise<Daemon> {
+    if (role.kind === 'serving') return Daemon.startServing(config, log, role.link);
     for (const w of config.warnings) log.warn(w);
     ensureRunDir(config.runDir);
     adoptActivatedSockets(config, log);
@@ -209,10 +224,25 @@ export class Daemon {
     const auth = await buildChain(config, verifier, log);
     const relay = await createRelayTracker(config, log, metrics ? [metrics.relayPublisher()] : []);
     const peerUid = peerCredentials(log);
-    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log, peerUid), metrics);
+    const others = config.serveProcesses - 1;
+    const penaltyKey = others > 0 ? randomBytes(32) : undefined;
+    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log, peerUid), metrics, undefined, penaltyKey);
     daemon = d;
     for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
+    if (others > 0) {
+      if (!role.command) throw new Error('serve_processes: this program cannot start serving processes');
+      const serving = new ServingProcesses(others, role.command, d.server.listeningFd, penaltyKey!, {
+        grant: (f) => void d.recordRelay(f),
+        penalty: (e) => d.penalties.apply(e),
+      }, log);
+      // Stopped with the rest should anything after this fail to start.
+      d.serving = serving;
+      await serving.start();
+      d.penalties.onChange = (e) => serving.tell({ t: 'penalty', e });
+      metrics?.addPeers(() => serving.ask({ t: 'metrics' }));
+      log.info(`serving processes: ${serving.pids.join(' ')} accept on ${config.socketPath} too`);
+    }
     if (d.door) {
       await claimSocketPath(config.checkpassword.socket!, config.pidFile);
       await d.door.listen();
@@ -247,6 +277,57 @@ export class Daemon {
     return d;
   }
 
+  /**
+   * A process besides the first (serve_processes): the same pipeline with a
+   * cache of its own, on the first's saslauthd socket. Its failure counts
+   * and relay grants go to the first, which tells the others.
+   */
+  private static async startServing(config: Config, log: Logger, link: FirstProcessLink): Promise<Daemon> {
+    const verifier = createVerifier({ engine: config.cryptEngine, concurrency: config.cryptConcurrency, onChoice: () => undefined });
+    let daemon: Daemon | undefined;
+    const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
+    const auth = await buildChain(config, verifier, log);
+    const d = new Daemon(config, log, verifier, auth, undefined, connectionLimits(config, log, peerCredentials(log)), metrics, link, link.penaltyKey);
+    daemon = d;
+    d.auth.check();
+    d.penalties.onChange = (e) => link.penalty(e);
+    await d.server.listen(link.listeningFd);
+    return d;
+  }
+
+  /** A serving process's answers to the first. */
+  servingOrders(reload: () => Promise<void>, reopenLog: () => void, orphaned: () => void): Parameters<FirstProcessLink['serve']>[0] {
+    return {
+      reload,
+      reopenLog,
+      orphaned,
+      flush: (login) => this.flushLocal(login),
+      penalty: (e) => this.penalties.apply(e),
+      metrics: async () => (this.metrics ? await this.metrics.registry.getMetricsAsJSON() : []),
+      stats: (): ServingStats => ({ served: this.served, cacheEntries: this.auth.cacheEntries }),
+    };
+  }
+
+  /** The other serving processes, when serve_processes is over 1 (first process only). */
+  private serving: ServingProcesses | undefined;
+
+  /** SIGUSR1 in the first process: the others reopen their logs too. */
+  logReopened(): void {
+    this.serving?.tell({ t: 'reopen-log' });
+  }
+
+  private flushLocal(login: string | undefined): number {
+    if (login === undefined) {
+      const n = this.auth.cacheEntries;
+      this.auth.flushCache();
+      return n;
+    }
+    // user@realm: the realm field as clients send it, or the login as one string (Dovecot, -r), both.
+    const at = login.lastIndexOf('@');
+    if (at <= 0) return this.auth.forgetLogin(login);
+    return this.auth.forgetLogin(login.slice(0, at), login.slice(at + 1)) + this.auth.forgetLogin(login);
+  }
+
   /** Logins decided since start, on every door: systemd's STATUS line shows it. */
   served = 0;
   private readonly startedAt = Date.now();
@@ -261,24 +342,21 @@ export class Daemon {
 
   private controlActions(): ControlActions {
     return {
-      stats: () => ({
-        pid: process.pid,
-        uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-        mechanisms: this.config.mechs.join(','),
-        logins_decided: this.served,
-        cache_entries: this.auth.cacheEntries,
-        penalised_addresses: this.penalties.size,
-      }),
-      flush: (login) => {
-        if (login === undefined) {
-          const n = this.auth.cacheEntries;
-          this.auth.flushCache();
-          return n;
-        }
-        // user@realm: the realm field as clients send it, or the login as one string (Dovecot, -r), both.
-        const at = login.lastIndexOf('@');
-        if (at <= 0) return this.auth.forgetLogin(login);
-        return this.auth.forgetLogin(login.slice(0, at), login.slice(at + 1)) + this.auth.forgetLogin(login);
+      stats: async () => {
+        const others = (await this.serving?.ask<ServingStats>({ t: 'stats' })) ?? [];
+        return {
+          pid: process.pid,
+          uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+          mechanisms: this.config.mechs.join(','),
+          serving_processes: 1 + others.length,
+          logins_decided: others.reduce((n, o) => n + o.served, this.served),
+          cache_entries: others.reduce((n, o) => n + o.cacheEntries, this.auth.cacheEntries),
+          penalised_addresses: this.penalties.size,
+        };
+      },
+      flush: async (login) => {
+        const others = (await this.serving?.ask<number>({ t: 'flush', login })) ?? [];
+        return others.reduce((n, o) => n + o, this.flushLocal(login));
       },
       reload: async () => {
         if (!this.reloader) throw new Error('reload is not available in this process');
@@ -369,8 +447,12 @@ export class Daemon {
     this.log.info(auditLine('auth failure', req, `${this.auth.name}/dovecot`, r.why));
   }
 
-  /** A store that fails costs the relay grant, never the login: logged. */
+  /** A store that fails costs the relay grant, never the login: logged. A serving process hands it to the first. */
   private async recordRelay(f: LoginFacts): Promise<void> {
+    if (this.link) {
+      if (f.clientIp !== undefined) this.link.grant(f);
+      return;
+    }
     if (!this.relay) return;
     try {
       await this.relay.recordLogin(f);
@@ -391,6 +473,7 @@ export class Daemon {
     if (JSON.stringify([next.dovecot, next.dovecotUserdbSocket]) !== JSON.stringify([this.config.dovecot, this.config.dovecotUserdbSocket])) this.log.warn('dovecot_* keys change only with a restart');
     if (JSON.stringify(next.metricsListen) !== JSON.stringify(this.config.metricsListen)) this.log.warn('metrics_listen changes only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
+    if (next.serveProcesses !== this.config.serveProcesses) this.log.warn('serve_processes changes only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.auth;
     const fresh = await buildChain({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
@@ -407,15 +490,18 @@ export class Daemon {
     this.gate = gateFor(next, this.penalties, this.sharedPenalty);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
+    this.serving?.tell({ t: 'reload' });
     this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);
   }
 
   async stop(): Promise<void> {
+    // The others first: they answer what they hold while this one still owns the socket's path.
+    await this.serving?.stop(30_000);
     await Promise.all([this.control?.close(), this.server.close(), this.door?.close(), this.socketmap?.close(), this.dovecot?.close(), this.userdb?.close(), this.metrics?.close()]);
     this.limits.close();
     await this.relay?.close();
     await this.sharedPenalty?.close();
-    removeQuietly(this.config.pidFile);
+    if (!this.link) removeQuietly(this.config.pidFile);
     await this.auth.close();
     await this.verifier.close();
   }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { MetricsListen } from '../config/metrics-listen.js';
 import type { Logger } from '../log.js';
 import type { RelayChange, RelayPublisher } from '../relay/tracker.js';
@@ -24,6 +24,9 @@ interface DoorSeries {
   /** By mechanism, then outcome: bound once per mechanism seen, so a request looks up, never builds, its series. */
   readonly byMech: Map<string, Record<Outcome, Inc>>;
 }
+
+/** One process's registry as prom-client's getMetricsAsJSON() gives it. */
+export type PeerMetrics = Array<MetricObjectWithValues<MetricValue<string>>>;
 
 export interface MetricsSources {
   /** Entries in the credential cache now (0 when it is off); read at each scrape. */
@@ -132,9 +135,23 @@ export class Metrics {
     };
   }
 
-  /** Prometheus text 0.0.4, which every scraper and promtool read. */
+  /** The other serving processes' registries (serve_processes), asked at each scrape. */
+  private peers: (() => Promise<PeerMetrics[]>) | undefined;
+
+  addPeers(peers: () => Promise<PeerMetrics[]>): void {
+    this.peers = peers;
+  }
+
+  /**
+   * Prometheus text 0.0.4, which every scraper and promtool read. With
+   * other serving processes, one sum over all: prom-client's aggregator
+   * adds counters and histograms, and takes each process metric the way
+   * its collector declares (sums for memory and CPU, one for the version).
+   */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (!this.peers) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const all = [await this.registry.getMetricsAsJSON(), ...(await this.peers())];
+    return { contentType: this.registry.contentType, body: await AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics() };
   }
 
   /**

@@ -50,6 +50,7 @@ export class MuxServer<Req> {
   private readonly sockets = new Set<Socket>();
   private readonly inFlight = new InFlight();
   private closing = false;
+  private ownsPath = true;
   /** When each open connection must be gone. */
   private readonly deadlines: Deadlines;
 
@@ -61,9 +62,31 @@ export class MuxServer<Req> {
     }, sweepPeriod(opts.requestTimeoutMs));
   }
 
-  async listen(): Promise<void> {
+  /** `sharedFd`: the first process's listening socket, in a serving process (serve_processes); the path is then the first's to remove. */
+  async listen(sharedFd?: number): Promise<void> {
+    if (sharedFd !== undefined) {
+      this.ownsPath = false;
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen({ fd: sharedFd }, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+      return;
+    }
     // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.
     await listenUnix(this.server, this.opts.socketPath, 0o777);
+  }
+
+  /**
+   * The listening descriptor, which serving processes are started with.
+   * Node has no public accessor for it; its handle's fd is what libuv listens on.
+   */
+  get listeningFd(): number {
+    const fd = (this.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) throw new Error('the saslauthd socket has no descriptor to share');
+    return fd;
   }
 
   private accept(s: Socket): void {
@@ -154,7 +177,7 @@ export class MuxServer<Req> {
     }, REPLY_WRITE_MS);
     await closed;
     clearTimeout(stragglers);
-    removeQuietly(this.opts.socketPath);
+    if (this.ownsPath) removeQuietly(this.opts.socketPath);
   }
 
   get connections(): number {
