@@ -30,6 +30,10 @@ start_saslauthd sasl
 start_saslauthd sasl-cache "-c -t 3600"
 start_authmux authmux
 start_authmux authmux-cache "-c -t 3600"
+# The same with serve_processes: 2 (two processes accepting on the socket, -n 5 each).
+printf 'serve_processes: 2\n' > "$W/serve2.conf"
+start_authmux authmux2 "-O $W/serve2.conf"
+start_authmux authmux2-cache "-c -t 3600 -O $W/serve2.conf"
 
 # The platform's ceiling: a bare Node server answering OK, in one process and in two.
 node bench/ceiling.mjs "$W/ceiling1.sock" 1 & pids+=("$!")
@@ -44,11 +48,13 @@ prime() { # socket, users
 }
 prime "$W/run-sasl-cache/mux" "$W/users-sha512.txt"
 prime "$W/run-authmux-cache/mux" "$W/users-sha512.txt"
+# Each process fills its own cache: primed twice over, so both have seen every user.
+prime "$W/run-authmux2-cache/mux" "$W/users-sha512.txt"; prime "$W/run-authmux2-cache/mux" "$W/users-sha512.txt"
 
 for c in $CONCS; do
-  for d in sasl authmux; do bench "shadow-sha512/$d/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
-  for d in sasl authmux; do bench "shadow-yescrypt/$d/c$c" "$W/run-$d/mux" "$W/users-yescrypt.txt" "$c"; done
-  for d in sasl-cache authmux-cache; do bench "cache-hits/${d%-cache}/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
+  for d in sasl authmux authmux2; do bench "shadow-sha512/$d/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
+  for d in sasl authmux authmux2; do bench "shadow-yescrypt/$d/c$c" "$W/run-$d/mux" "$W/users-yescrypt.txt" "$c"; done
+  for d in sasl-cache authmux-cache authmux2-cache; do bench "cache-hits/${d%-cache}/c$c" "$W/run-$d/mux" "$W/users-sha512.txt" "$c"; done
   for n in 1 2; do bench "cache-hits/node$n/c$c" "$W/ceiling$n.sock" "$W/users-sha512.txt" "$c"; done
 done
 
@@ -68,6 +74,10 @@ echo "STARTUP ms=$(printf '%s\n' "${startup[@]}" | sort -n | sed -n 3p) all=${st
 "$W/saslbench" -q -s "$W/run-authmux-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss | tee -a "$RAW"
 am_pid=${pids[3]}
 echo "RSS requests=$RSS_REQUESTS kb=$(awk '/VmRSS/ {print $2}' /proc/$am_pid/status) hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$am_pid/status)" | tee -a "$RAW"
+# serve_processes: 2: the first and its serving process together.
+"$W/saslbench" -q -s "$W/run-authmux2-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss2 | tee -a "$RAW"
+am2=${pids[5]}
+echo "RSS2 requests=$RSS_REQUESTS kb=$(for p in $am2 $(pgrep -P "$am2"); do awk '/VmRSS/ {print $2}' /proc/$p/status; done | awk '{s += $1} END {print s}')" | tee -a "$RAW"
 
 node bench/summarize.mjs "$RAW" > bench/results.md
 cat bench/results.md

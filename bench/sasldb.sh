@@ -38,11 +38,17 @@ for f in 10 100k; do
   bin/authmux saslauthd -f -a sasldb -n 5 -m "$adir" -O "$W/sasldb-$f.conf" 2> "$W/authmux-sasldb-$f.log" &
   pids+=("$!")
   for _ in $(seq 100); do [ -S "$adir/mux" ] && break; sleep 0.1; done
+  # serve_processes: 2 on the same file.
+  adir2=$W/run-authmux2-sasldb-$f; rm -rf "$adir2"
+  printf 'sasldb_path: %s\nserve_processes: 2\n' "$W/sasldb-$f" > "$W/sasldb2p-$f.conf"
+  bin/authmux saslauthd -f -a sasldb -n 5 -m "$adir2" -O "$W/sasldb2p-$f.conf" 2> "$W/authmux2-sasldb-$f.log" &
+  pids+=("$!")
+  for _ in $(seq 100); do [ -S "$adir2/mux" ] && break; sleep 0.1; done
 done
 
 for c in $CONCS; do
   for f in 10 100k; do
-    for d in sasl authmux; do
+    for d in sasl authmux authmux2; do
       "$W/saslbench" -q -s "$W/run-$d-sasldb-$f/mux" -u "$W/users-$f.txt" -c "$c" -d "$DUR" -W "$WARM" -w 0.1 -L "sasldb-$f-users/$d/c$c" | tee -a "$RAW"
     done
   done

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 const raw = readFileSync(process.argv[2], 'utf8').split('\n');
 const rows = new Map();
 let rss = '';
+let rss2 = '';
 let pamRss = '';
 let startup = '';
 for (const line of raw) {
   if (line.startsWith('RSS ')) rss = line;
+  if (line.startsWith('RSS2 ')) rss2 = line;
   if (line.startsWith('PAMRSS ')) pamRss = line;
   if (line.startsWith('STARTUP ')) startup = line;
   const m = /^RESULT label=(\S+) (.*)$/.exec(line);
@@ -23,31 +25,42 @@ out.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UT
 out.push('');
 out.push('| scenario | conc | saslauthd req/s | Authmux req/s | ratio | saslauthd p99 µs | Authmux p99 µs | p99 ratio | mismatches |');
 out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const [key, r] of rows) {
-  const [scenario, conc] = key.split('|');
-  const s = r.sasl, a = r.authmux;
-  if (!s || !a) continue;
-  const ratio = (Number(a.rps) / Number(s.rps)).toFixed(2);
-  const p99 = (Number(a.p99_us) / Number(s.p99_us)).toFixed(2);
-  out.push(`| ${scenario} | ${conc.slice(1)} | ${Number(s.rps).toFixed(0)} | ${Number(a.rps).toFixed(0)} | ${ratio} | ${s.p99_us} | ${a.p99_us} | ${p99} | ${Number(s.mismatch) + Number(s.err)} / ${Number(a.mismatch) + Number(a.err)} |`);
+// `authmux2`: the same daemon with serve_processes: 2.
+for (const [variant, suffix] of [['authmux', ''], ['authmux2', ', 2 processes']]) {
+  for (const [key, r] of rows) {
+    const [scenario, conc] = key.split('|');
+    const s = r.sasl, a = r[variant];
+    if (!s || !a) continue;
+    const ratio = (Number(a.rps) / Number(s.rps)).toFixed(2);
+    const p99 = (Number(a.p99_us) / Number(s.p99_us)).toFixed(2);
+    out.push(`| ${scenario}${suffix} | ${conc.slice(1)} | ${Number(s.rps).toFixed(0)} | ${Number(a.rps).toFixed(0)} | ${ratio} | ${s.p99_us} | ${a.p99_us} | ${p99} | ${Number(s.mismatch) + Number(s.err)} / ${Number(a.mismatch) + Number(a.err)} |`);
+  }
 }
 // Rows measured against a ceiling in the same run: `bare` (the SQL driver's own loop), `node1`/`node2` (a Node
 // server that answers OK and does nothing else, in one process or two).
 const ceilings = [...rows].filter(([, r]) => r.authmux && (r.bare || r.node1 || r.node2));
 if (ceilings.length > 0) {
-  out.push('', '| scenario | conc | Authmux req/s | ceiling | ceiling req/s | Authmux / ceiling |', '|---|---:|---:|---|---:|---:|');
+  out.push('', '| scenario | conc | Authmux processes | Authmux req/s | ceiling | ceiling req/s | Authmux / ceiling |', '|---|---:|---:|---:|---|---:|---:|');
   const names = { bare: 'the driver alone, same query', node1: 'bare Node, 1 process', node2: 'bare Node, 2 processes' };
   for (const [key, r] of ceilings) {
     const [scenario, conc] = key.split('|');
-    for (const c of ['bare', 'node1', 'node2']) {
-      if (!r[c]) continue;
-      out.push(`| ${scenario} | ${conc.slice(1)} | ${Number(r.authmux.rps).toFixed(0)} | ${names[c]} | ${Number(r[c].rps).toFixed(0)} | ${(Number(r.authmux.rps) / Number(r[c].rps)).toFixed(2)} |`);
+    for (const [variant, n] of [['authmux', 1], ['authmux2', 2]]) {
+      const a = r[variant];
+      if (!a) continue;
+      for (const c of ['bare', 'node1', 'node2']) {
+        if (!r[c] || (c.startsWith('node') && c !== `node${n}`)) continue;
+        out.push(`| ${scenario} | ${conc.slice(1)} | ${n} | ${Number(a.rps).toFixed(0)} | ${names[c]} | ${Number(r[c].rps).toFixed(0)} | ${(Number(a.rps) / Number(r[c].rps)).toFixed(2)} |`);
+      }
     }
   }
 }
 if (rss) {
   const m = /requests=(\d+) kb=(\d+) hwm_kb=(\d+)/.exec(rss);
   if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB (peak ${(Number(m[3]) / 1024).toFixed(1)} MB).`);
+}
+if (rss2) {
+  const m = /requests=(\d+) kb=(\d+)/.exec(rss2);
+  if (m) out.push('', `With serve_processes: 2, both processes together after ${Number(m[1]).toLocaleString('en')} more cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB.`);
 }
 if (startup) {
   const m = /ms=(\d+) all=(.*)$/.exec(startup);

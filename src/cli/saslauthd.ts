@@ -18,7 +18,8 @@ const USAGE = `usage: authmux saslauthd [options]
   -h           this help
   -l           accepted for compatibility (no accept lock is needed)
   -m dir       run directory, absolute (default /var/run/saslauthd); socket <dir>/mux
-  -n N         hash verifications run at once (default 5; 0 = one per CPU)
+  -n N         hash verifications run at once (default 5; 0 = one per CPU),
+               shared out among serve_processes
   -O file      configuration file (else $AUTHMUX_CONFIG, else /etc/saslauthd.conf);
                with -a rimap, as saslauthd: the IMAP server, host[/port]
   -r           combine realm: check "login@realm" when the realm is not empty

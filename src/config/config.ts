@@ -44,7 +44,7 @@ export interface Config {
   readonly debug: boolean;
   readonly verbose: boolean;
   readonly combineRealm: boolean;
-  /** -n: how many hash verifications may run at once. */
+  /** -n: how many hash verifications may run at once in this process (-n shared out among serveProcesses, at least 1 each). */
   readonly cryptConcurrency: number;
   readonly cryptEngine: CryptEngine;
   readonly passwdFile: string;
@@ -203,6 +203,7 @@ export function loadConfig(opts: LoadOptions): Config {
     warnings.push(`${u.where}: ${u.name} ignored (not supported, and ldap is not a mechanism here): ${u.why}`);
   }
   const threads = flags.cryptConcurrency ?? 5;
+  const serveProcesses = v.serve_processes === 0 ? Math.max(1, cpus().length) : v.serve_processes;
   const logTarget = v.log_target;
   return {
     mechs,
@@ -214,7 +215,8 @@ export function loadConfig(opts: LoadOptions): Config {
     debug,
     verbose: debug || flags.verbose === true,
     combineRealm: flags.combineRealm === true,
-    cryptConcurrency: threads === 0 ? Math.max(1, cpus().length) : threads,
+    // -n stays the whole daemon's, as saslauthd's -n counts all its processes: more threads than cores only lengthen the tail.
+    cryptConcurrency: Math.ceil((threads === 0 ? Math.max(1, cpus().length) : threads) / serveProcesses),
     cryptEngine: v.crypt_engine,
     passwdFile: v.passwd_file,
     shadowFile: v.shadow_file,
@@ -262,7 +264,7 @@ export function loadConfig(opts: LoadOptions): Config {
     maxConnections: v.max_connections,
     maxConnectionsPerUser: v.max_connections_per_user,
     trustedUsers: v.trusted_users,
-    serveProcesses: v.serve_processes === 0 ? Math.max(1, cpus().length) : v.serve_processes,
+    serveProcesses,
     warnings,
   };
 }

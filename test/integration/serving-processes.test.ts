@@ -7,6 +7,7 @@ import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { BIN, run, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { EtcTree, tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
+import { promtool, scrape } from '../helpers/scrape.js';
 
 /**
  * serve_processes: 2. Which process takes a connection is the kernel's
@@ -139,10 +140,12 @@ describe('serve_processes: 2, both accepting on the saslauthd socket', () => {
     assert.match(await ctl(d, 'flush'), /^flushed 3$/m);
     assert.equal(stat(await ctl(d, 'stats'), 'cache_entries'), 0);
     const decided = stat(await ctl(d, 'stats'), 'logins_decided');
-    const metrics = await run('curl', ['-sS', '--unix-socket', metricsSock, 'http://localhost/metrics']);
-    const sum = [...metrics.stdout.matchAll(/^authmux_auth_requests_total\{door="saslauthd",mech="[^"]*",result="[^"]*"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const { body } = await scrape(metricsSock);
+    const sum = [...body.matchAll(/^authmux_auth_requests_total\{door="saslauthd",mech="[^"]*",result="[^"]*"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     assert.equal(sum, decided, 'the metrics count the logins of both processes');
-    assert.match(metrics.stdout, /^authmux_cache_entries 0$/m);
+    assert.match(body, /^authmux_cache_entries 0$/m);
+    const check = await promtool(body);
+    assert.equal(check.code, 0, `promtool check metrics on the summed exposition:\n${check.output}`);
   });
 
   test('SIGHUP reloads both: the new password file answers in each', async () => {

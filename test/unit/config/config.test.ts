@@ -40,6 +40,16 @@ test('-m must be absolute; -n 0 means one per CPU; -t must be positive', () => {
   assert.throws(() => serve(['-a', 'shadow', '-t', '0', '-O', confFile('')]), /-t/);
 });
 
+test('serve_processes shares -n out among the processes (at least one each); 0 is one process per CPU', () => {
+  const two = serve(['-a', 'shadow', '-n', '5', '-O', confFile('serve_processes: 2\n')]);
+  assert.deepEqual([two.serveProcesses, two.cryptConcurrency], [2, 3]);
+  const many = serve(['-a', 'shadow', '-n', '1', '-O', confFile('serve_processes: 4\n')]);
+  assert.deepEqual([many.serveProcesses, many.cryptConcurrency], [4, 1]);
+  assert.equal(serve(['-a', 'shadow', '-O', confFile('')]).serveProcesses, 1);
+  assert.ok(serve(['-a', 'shadow', '-O', confFile('serve_processes: 0\n')]).serveProcesses >= 1);
+  assert.throws(() => serve(['-a', 'shadow', '-O', confFile('serve_processes: 65\n')]), /conf:1: 65 is out of range 0..64/);
+});
+
 test('config file is found by -O, then AUTHMUX_CONFIG; a named file that is missing is an error', () => {
   const a = confFile('mech: shadow\n');
   const b = confFile('mech: getpwent\n');
