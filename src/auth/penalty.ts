@@ -13,6 +13,13 @@ export interface PenaltyOptions {
   readonly key?: Buffer;
 }
 
+/** One address's counts, as a process that starts (serve_processes) is given them. */
+export interface PenaltyEntry {
+  readonly key: string;
+  readonly failures: number;
+  readonly tried: readonly number[];
+}
+
 /** One change to the counts, as the processes serving one socket tell each other: no password, only its keyed digest. */
 export type PenaltyEvent =
   | { readonly op: 'failed'; readonly key: string; readonly digest: number }
@@ -133,6 +140,16 @@ export class PenaltyTable {
   succeeded(ip: string): void {
     const key = penaltyKey(ip);
     if (this.table.delete(key)) this.onChange?.({ op: 'succeeded', key });
+  }
+
+  /** Every address counted now, for a process that starts with this table's state. */
+  entries(): PenaltyEntry[] {
+    return [...this.table.entries()].map(([key, e]) => ({ key, failures: e.failures, tried: [...e.tried] }));
+  }
+
+  /** Takes `entries` as they are (another process's table); not told on. */
+  adopt(entries: readonly PenaltyEntry[]): void {
+    for (const e of entries) this.table.set(e.key, { failures: e.failures, tried: e.tried.slice(-REMEMBERED_PAIRS) });
   }
 
   /** A change another process made: applied, and not told on. */

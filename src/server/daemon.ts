@@ -38,6 +38,7 @@ import { activatedSockets } from '../os/socket-activation.js';
 import type { Door, Metrics } from './metrics.js';
 import type { FirstProcessLink } from './first-process-link.js';
 import { ServingProcesses, type ProgramCommand } from './serving-processes.js';
+import { PeerMetricsMemory, type PeerMetrics } from './peer-metrics.js';
 import type { ServingStats } from './serving-messages.js';
 
 /**
@@ -232,15 +233,18 @@ export class Daemon {
     await d.server.listen();
     if (others > 0) {
       if (!role.command) throw new Error('serve_processes: this program cannot start serving processes');
+      const memory = new PeerMetricsMemory();
       const serving = new ServingProcesses(others, role.command, d.server.listeningFd, penaltyKey!, {
         grant: (f) => void d.recordRelay(f),
         penalty: (e) => d.penalties.apply(e),
+        penalties: () => d.penalties.entries(),
+        died: (index) => memory.died(index),
       }, log);
       // Stopped with the rest should anything after this fail to start.
       d.serving = serving;
       await serving.start();
       d.penalties.onChange = (e) => serving.tell({ t: 'penalty', e });
-      metrics?.addPeers(() => serving.ask({ t: 'metrics' }));
+      metrics?.addPeers(async () => memory.sum(await serving.askEach<PeerMetrics>({ t: 'metrics' })));
       log.info(`serving processes: ${serving.pids.join(' ')} accept on ${config.socketPath} too`);
     }
     if (d.door) {
@@ -291,13 +295,17 @@ export class Daemon {
     daemon = d;
     d.auth.check();
     d.penalties.onChange = (e) => link.penalty(e);
-    await d.server.listen(link.listeningFd);
+    // Accepting starts with the first's 'begin' (servingOrders).
     return d;
   }
 
   /** A serving process's answers to the first. */
   servingOrders(reload: () => Promise<void>, reopenLog: () => void, orphaned: () => void): Parameters<FirstProcessLink['serve']>[0] {
     return {
+      begin: async (penalties) => {
+        this.penalties.adopt(penalties);
+        await this.server.listen(this.link!.listeningFd);
+      },
       reload,
       reopenLog,
       orphaned,
@@ -490,7 +498,7 @@ export class Daemon {
     this.gate = gateFor(next, this.penalties, this.sharedPenalty);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));
-    this.serving?.tell({ t: 'reload' });
+    this.serving?.reloaded();
     this.log.info(`configuration reloaded (mech ${next.mechs.join(',')}); cache flushed`);
   }
 

@@ -1,8 +1,10 @@
-import type { PenaltyEvent } from '../auth/penalty.js';
+import type { PenaltyEntry, PenaltyEvent } from '../auth/penalty.js';
 import type { LoginFacts } from '../relay/tracker.js';
 import { SERVING_SOCKET_FD, type FromServing, type ToServing } from './serving-messages.js';
 
 export interface FirstProcessOrders {
+  /** Takes the first's failure counts and starts accepting. */
+  begin(penalties: readonly PenaltyEntry[]): Promise<void>;
   reload(): Promise<void>;
   reopenLog(): void;
   flush(login: string | undefined): number;
@@ -20,6 +22,8 @@ export interface FirstProcessOrders {
  */
 export class FirstProcessLink {
   private orders: FirstProcessOrders | undefined;
+  /** Orders are carried out one after another, in the order sent: a reload before 'begin' accepts anything. */
+  private queue: Promise<void> = Promise.resolve();
 
   /** The first's saslauthd socket, inherited. */
   readonly listeningFd = SERVING_SOCKET_FD;
@@ -45,7 +49,9 @@ export class FirstProcessLink {
   /** From here on, what the first process asks is done by `orders`. */
   serve(orders: FirstProcessOrders): void {
     this.orders = orders;
-    process.on('message', (m: ToServing) => void this.obey(m));
+    process.on('message', (m: ToServing) => {
+      this.queue = this.queue.then(() => this.obey(m));
+    });
     process.once('disconnect', () => orders.orphaned());
     this.send({ t: 'ready' });
   }
@@ -53,6 +59,18 @@ export class FirstProcessLink {
   private async obey(m: ToServing): Promise<void> {
     const o = this.orders!;
     switch (m.t) {
+      case 'begin':
+        if (m.reload) {
+          try {
+            await o.reload();
+          } catch (err) {
+            // The configuration it was started with is no longer the first's: it must not serve with it.
+            this.failed(`configuration reloaded while starting, and not taken here: ${(err as Error).message}`);
+            process.exit(1);
+          }
+        }
+        await o.begin(m.penalties);
+        return;
       case 'reload':
         // A reload that fails here keeps this process's old configuration, as in the first: said in the shared log.
         await o.reload().catch(() => undefined);

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MetricsListen } from '../config/metrics-listen.js';
 import type { Logger } from '../log.js';
 import type { RelayChange, RelayPublisher } from '../relay/tracker.js';
+import type { PeerMetrics } from './peer-metrics.js';
 import { collectProcessMetrics } from './process-metrics.js';
 import { claimSocketPath, listenUnix, removeQuietly } from './run-dir.js';
 
@@ -24,9 +25,6 @@ interface DoorSeries {
   /** By mechanism, then outcome: bound once per mechanism seen, so a request looks up, never builds, its series. */
   readonly byMech: Map<string, Record<Outcome, Inc>>;
 }
-
-/** One process's registry as prom-client's getMetricsAsJSON() gives it. */
-export type PeerMetrics = Array<MetricObjectWithValues<MetricValue<string>>>;
 
 export interface MetricsSources {
   /** Entries in the credential cache now (0 when it is off); read at each scrape. */
@@ -151,6 +149,8 @@ export class Metrics {
   async exposition(): Promise<{ contentType: string; body: string }> {
     if (!this.peers) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
     const all = [await this.registry.getMetricsAsJSON(), ...(await this.peers())];
+    // Each process has the same descriptor limit: the limit is one process's, not their sum.
+    for (const m of all.flat()) if (m.name.endsWith('process_max_fds')) (m as { aggregator: string }).aggregator = 'max';
     return { contentType: this.registry.contentType, body: await AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics() };
   }
 

@@ -1,4 +1,4 @@
-import type { PenaltyEvent } from '../auth/penalty.js';
+import type { PenaltyEntry, PenaltyEvent } from '../auth/penalty.js';
 import type { LoginFacts } from '../relay/tracker.js';
 
 /**
@@ -16,6 +16,12 @@ export const SERVING_SOCKET_FD = 4;
 export type ToServing =
   /** First message; the listening socket is at SERVING_SOCKET_FD. */
   | { readonly t: 'start'; readonly penaltyKey: string }
+  /**
+   * The answer to 'ready': what changed while the process started. It reads
+   * the configuration again when a reload happened meanwhile, takes the
+   * failure counts, and only then accepts.
+   */
+  | { readonly t: 'begin'; readonly reload: boolean; readonly penalties: readonly PenaltyEntry[] }
   | { readonly t: 'reload' }
   | { readonly t: 'reopen-log' }
   | { readonly t: 'flush'; readonly id: number; readonly login?: string | undefined }

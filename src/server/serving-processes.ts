@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { PenaltyEvent } from '../auth/penalty.js';
+import type { PenaltyEntry, PenaltyEvent } from '../auth/penalty.js';
 import type { Logger } from '../log.js';
 import type { LoginFacts } from '../relay/tracker.js';
 import { SERVING_PROCESS_VAR, SERVING_SOCKET_FD, type FromServing, type ToServing } from './serving-messages.js';
@@ -16,6 +16,10 @@ export interface ServingHooks {
   grant(f: LoginFacts): void;
   /** A serving process's change to the failure counts. */
   penalty(e: PenaltyEvent): void;
+  /** The first's failure counts now, for a process that starts. */
+  penalties(): PenaltyEntry[];
+  /** Serving process `index` is gone (a new one may take its index). */
+  died(index: number): void;
 }
 
 /** A serving process that has not said it serves by then has failed. */
@@ -24,11 +28,16 @@ const START_MS = 30_000;
 const ASK_MS = 2000;
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
+/** A process up this long has stopped dying: its next restart waits the least again. */
+const STABLE_MS = 10_000;
 
 interface Serving {
   readonly index: number;
   readonly child: ChildProcess;
   ready: boolean;
+  /** Reloads done when it was started: it read the configuration as it was then. */
+  readonly reloadsAtStart: number;
+  stable?: NodeJS.Timeout;
 }
 
 /**
@@ -46,6 +55,7 @@ export class ServingProcesses {
   private stopping = false;
   private readonly restartMs = new Map<number, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private reloads = 0;
 
   constructor(
     private readonly others: number,
@@ -75,7 +85,7 @@ export class ServingProcesses {
     // Passed as a descriptor, not through the IPC channel: a handle received that way is already
     // watched by the child's event loop, and its server would not half-close as the mux protocol needs.
     const child = spawn(this.command.file, [...this.command.args], { stdio, env });
-    const s: Serving = { index, child, ready: false };
+    const s: Serving = { index, child, ready: false, reloadsAtStart: this.reloads };
     this.live.set(index, s);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -85,8 +95,10 @@ export class ServingProcesses {
       child.on('message', (m: FromServing) => {
         if (m.t === 'ready') {
           clearTimeout(timer);
+          // From here on it hears every change (tell), and this message brings it up to date with those it missed.
           s.ready = true;
-          this.restartMs.delete(index);
+          child.send({ t: 'begin', reload: this.reloads !== s.reloadsAtStart, penalties: this.hooks.penalties() } satisfies ToServing);
+          s.stable = setTimeout(() => this.restartMs.delete(index), STABLE_MS);
           resolve();
         } else if (m.t === 'failed') {
           clearTimeout(timer);
@@ -121,8 +133,10 @@ export class ServingProcesses {
 
   /** Its clients' connections closed with it (the kernel's doing); the socket stays served by the rest meanwhile. */
   private exited(s: Serving, why: string): void {
+    clearTimeout(s.stable);
     if (this.live.get(s.index) !== s) return;
     this.live.delete(s.index);
+    this.hooks.died(s.index);
     if (this.stopping) return;
     const wait = this.restartMs.get(s.index) ?? RESTART_FIRST_MS;
     this.restartMs.set(s.index, Math.min(wait * 2, RESTART_MAX_MS));
@@ -138,6 +152,12 @@ export class ServingProcesses {
     this.timers.add(t);
   }
 
+  /** The first process took a new configuration: every process does, including one starting now (see 'begin'). */
+  reloaded(): void {
+    this.reloads++;
+    this.tell({ t: 'reload' });
+  }
+
   /** To every serving process that serves, but `except`. */
   tell(m: ToServing, except?: Serving): void {
     for (const s of this.live.values()) {
@@ -146,26 +166,31 @@ export class ServingProcesses {
     }
   }
 
-  /** Each serving process's answer to a question (`id` is filled in); one that does not answer in time is left out. */
+  /** Each serving process's answer to a question; one that does not answer in time is left out. */
   async ask<T>(question: { t: 'metrics' } | { t: 'stats' } | { t: 'flush'; login?: string | undefined }): Promise<T[]> {
+    return (await this.askEach<T>(question)).flatMap((a) => (a.value === undefined ? [] : [a.value]));
+  }
+
+  /** Each serving process's answer by its index; undefined when it did not answer in time. */
+  async askEach<T>(question: { t: 'metrics' } | { t: 'stats' } | { t: 'flush'; login?: string | undefined }): Promise<Array<{ index: number; value: T | undefined }>> {
     const asked = [...this.live.values()].filter((s) => s.ready && s.child.connected);
     const replies = asked.map(
       (s) =>
-        new Promise<T | undefined>((resolve) => {
+        new Promise<{ index: number; value: T | undefined }>((resolve) => {
           const id = this.nextId++;
           const timer = setTimeout(() => {
             this.answers.delete(id);
-            resolve(undefined);
+            resolve({ index: s.index, value: undefined });
           }, ASK_MS);
           this.answers.set(id, (v) => {
             clearTimeout(timer);
             this.answers.delete(id);
-            resolve(v as T);
+            resolve({ index: s.index, value: v as T });
           });
           s.child.send({ ...question, id } as ToServing);
         }),
     );
-    return (await Promise.all(replies)).filter((v): v is Awaited<T> => v !== undefined) as T[];
+    return Promise.all(replies);
   }
 
   get pids(): number[] {
@@ -176,6 +201,7 @@ export class ServingProcesses {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
+    for (const s of this.live.values()) clearTimeout(s.stable);
     const exits = [...this.live.values()].map((s) => {
       if (s.child.exitCode !== null || s.child.signalCode !== null) return Promise.resolve();
       const exited = new Promise<void>((r) => s.child.once('exit', () => r()));

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +36,11 @@ async function ctl(d: RunningDaemon, ...args: string[]): Promise<string> {
   const r = await run(BIN, ['ctl', '-m', d.runDir, ...args]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
+}
+
+/** The sum of a counter's series in an exposition. */
+function total(body: string, name: string): number {
+  return [...body.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 function stat(out: string, name: string): number {
@@ -183,6 +190,79 @@ describe('serve_processes: 2, both accepting on the saslauthd socket', () => {
     second = again;
     assert.equal((await through(second, () => login(d.socket, 'alice', 'from-other-file'))).reply, 'OK');
     assert.equal(answeredBy('alice'), second);
+  });
+
+  /** Kills the serving process and waits for the one started in its place; returns its pid. */
+  async function replaced(): Promise<number> {
+    const count = () => (d.logs().match(/serving process 1 started again/g) ?? []).length;
+    const before = count();
+    process.kill(second, 'SIGKILL');
+    for (let i = 0; i < 150 && count() === before; i++) await sleep(100);
+    const pids = [...d.logs().matchAll(/serving process 1 started again \(pid (\d+)\)/g)];
+    assert.ok(pids.length > before, 'started again');
+    second = Number(pids.at(-1)![1]);
+    return second;
+  }
+
+  test('a reload while a serving process starts reaches it before it accepts', async () => {
+    // The configuration file becomes a FIFO, so the process started in place of a killed one
+    // reads it exactly when this test writes it: the old text, and then the reload comes.
+    const fifo = join(base, 'conf.fifo');
+    execFileSync('mkfifo', [fifo]);
+    renameSync(fifo, d.configFile);
+    const reloadsBefore = (d.logs().match(new RegExp(`saslauthd\\[${first}\\] :configuration reloaded`, 'g')) ?? []).length;
+    const restarted = replaced();
+    await writeFile(d.configFile, configText(other));
+    writeFileSync(join(base, 'conf.new'), configText(etc));
+    renameSync(join(base, 'conf.new'), d.configFile);
+    process.kill(first, 'SIGHUP');
+    for (let i = 0; i < 100 && (d.logs().match(new RegExp(`saslauthd\\[${first}\\] :configuration reloaded`, 'g')) ?? []).length === reloadsBefore; i++) await sleep(50);
+    await restarted;
+    assert.equal((await through(second, () => login(d.socket, 'alice', 'from-other-file'))).reply, 'NO Incorrect password', 'the new process serves the configuration it was started with');
+    assert.equal((await through(second, () => login(d.socket, 'alice', 'alice-2'))).reply, 'OK');
+    assert.equal(answeredBy('alice'), second);
+  });
+
+  test("a serving process started again takes the first's failure counts; its success clears them for all", async () => {
+    const ip = '192.0.2.77';
+    await through(first, async () => {
+      for (const guess of ['r-1', 'r-2', 'r-3']) await login(d.socket, 'alice', guess, { ip });
+    });
+    await replaced();
+    const held = await through(second, () => login(d.socket, 'alice', 'r-4', { ip }));
+    assert.ok(held.ms >= 3900, `the new process held the address ${held.ms} ms`);
+    assert.equal((await through(second, () => login(d.socket, 'alice', 'alice-2', { ip }))).reply, 'OK');
+    const afterwards = await through(first, () => login(d.socket, 'alice', 'r-5', { ip }));
+    assert.ok(afterwards.ms < 1500, `the new process's success cleared the address at the first (${afterwards.ms} ms)`);
+  });
+
+  test('summed counters never go down: a process that does not answer counts with its last answer, a dead one with its last counts', async () => {
+    for (const pid of [first, second]) await through(pid, () => login(d.socket, 'alice', 'alice-2'));
+    const name = 'authmux_auth_requests_total';
+    const seen = total((await scrape(metricsSock)).body, name);
+    process.kill(second, 'SIGSTOP');
+    let stalled: string;
+    try {
+      stalled = (await scrape(metricsSock)).body;
+    } finally {
+      process.kill(second, 'SIGCONT');
+    }
+    assert.equal(total(stalled, name), seen, 'a stopped process still counted');
+    await replaced();
+    const afterRestart = (await scrape(metricsSock)).body;
+    assert.equal(total(afterRestart, name), seen, 'a dead process\'s counts kept');
+    assert.match(afterRestart, /^authmux_process_max_fds \d+$/m);
+    const fds = Number(/^authmux_process_max_fds (\d+)$/m.exec(afterRestart)![1]);
+    assert.equal(fds, Number(readFileSync(`/proc/${first}/limits`, 'latin1').match(/Max open files\s+(\d+)/)![1]), 'the limit is one process\'s, not a sum');
+  });
+
+  test('a serving process that keeps dying is started again after longer and longer waits', async () => {
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await replaced();
+      waits.push(Number([...d.logs().matchAll(/serving process 1 \(pid \d+\) killed by SIGKILL; starting it again in (\d+) ms/g)].at(-1)![1]));
+    }
+    assert.ok(waits[1]! > waits[0]! && waits[2]! > waits[1]!, `waits grew: ${waits.join(', ')}`);
   });
 
   test('SIGTERM to the first stops both and removes the socket', async () => {
