@@ -30,10 +30,10 @@ unshare -m --propagation private sh -c "mount --bind $W/sasldb-vpop /etc/sasldb2
 for _ in $(seq 50); do [ -s "$dir/saslauthd.pid" ] && break; sleep 0.1; done
 pids+=("$(cat "$dir/saslauthd.pid")")
 
-start_authmux() { # name url cache
+start_authmux() { # name url cache [more config]
   local adir=$W/run-authmux-$1
   rm -rf "$adir"
-  printf 'mech: vpopmail\nvpopmail_sql: %s\ncache: %s\n' "$2" "$3" > "$W/$1.conf"
+  printf 'mech: vpopmail\nvpopmail_sql: %s\ncache: %s\n%s\n' "$2" "$3" "${4:-}" > "$W/$1.conf"
   bin/authmux saslauthd -f -n 5 -m "$adir" -O "$W/$1.conf" 2> "$W/authmux-$1.log" &
   pids+=("$!")
   for _ in $(seq 100); do [ -S "$adir/mux" ] && break; sleep 0.1; done
@@ -42,6 +42,9 @@ start_authmux mysql "mysql://root@localhost/$DB?socket=/run/mysqld/mysqld.sock" 
 start_authmux mysql-cached "mysql://root@localhost/$DB?socket=/run/mysqld/mysqld.sock" yes
 start_authmux pgsql "postgres://postgres@127.0.0.1:5432/$DB" no
 start_authmux pgsql-cached "postgres://postgres@127.0.0.1:5432/$DB" yes
+# Uncached, with serve_processes: 2 (rows marked "2 processes").
+start_authmux mysql2 "mysql://root@localhost/$DB?socket=/run/mysqld/mysqld.sock" no "serve_processes: 2"
+start_authmux pgsql2 "postgres://postgres@127.0.0.1:5432/$DB" no "serve_processes: 2"
 
 for c in $CONCS; do
   # The driver alone, the same lookup, same concurrency: what the SQL path costs without Authmux.
@@ -52,6 +55,9 @@ for c in $CONCS; do
       label="vpopmail-$d-$hash"
       "$W/saslbench" -q -s "$W/run-sasl-vpop/mux" -u "$W/vpopmail-users-$hash.txt" -c "$c" -d "$DUR" -W "$WARM" -w 0.1 -L "$label/sasl/c$c" | tee -a "$RAW"
       "$W/saslbench" -q -s "$W/run-authmux-$d/mux" -u "$W/vpopmail-users-$hash.txt" -c "$c" -d "$DUR" -W "$WARM" -w 0.1 -L "$label/authmux/c$c" | tee -a "$RAW"
+      if [ "$hash" = des ] && [ -d "$W/run-authmux-${d}2" ]; then
+        "$W/saslbench" -q -s "$W/run-authmux-${d}2/mux" -u "$W/vpopmail-users-$hash.txt" -c "$c" -d "$DUR" -W "$WARM" -w 0.1 -L "$label/authmux2/c$c" | tee -a "$RAW"
+      fi
     done
   done
 done
