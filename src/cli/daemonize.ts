@@ -21,6 +21,13 @@ export function sameCommand(env: NodeJS.ProcessEnv): { args: string[]; env: Node
   return { args: process.argv.slice(2), env: { ...env, NODE_OPTIONS: [env['NODE_OPTIONS'], SEA_V8_FLAGS].filter(Boolean).join(' ') } };
 }
 
+/** This program again, as a serving process of this one (serve_processes): never a detached copy. */
+export function servingCommand(env: NodeJS.ProcessEnv): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const { [CHILD_MARK]: _detached, ...rest } = env;
+  const again = sameCommand(rest);
+  return { file: process.execPath, args: again.args, env: again.env };
+}
+
 /**
  * saslauthd forks into the background unless -d/-f is given, and init
  * scripts and systemd's Type=forking rely on it. Node cannot fork, so the

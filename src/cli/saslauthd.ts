@@ -6,7 +6,7 @@ import { Daemon } from '../server/daemon.js';
 import { VERSION } from '../version.js';
 import { FirstProcessLink } from '../server/first-process-link.js';
 import { SERVING_PROCESS_VAR } from '../server/serving-messages.js';
-import { isDetachedChild, reportToParent, runDetached, sameCommand } from './daemonize.js';
+import { isDetachedChild, reportToParent, runDetached, servingCommand } from './daemonize.js';
 
 const USAGE = `usage: authmux saslauthd [options]
   -a mech[,mech...]
@@ -33,6 +33,48 @@ const PREFIX = 'authmux saslauthd';
 
 function logFor(config: Config): Logger {
   return createLogger({ target: config.log.target, format: config.log.format, verbose: config.verbose, ident: 'saslauthd' });
+}
+
+const why = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The configuration in force in one process: a reload reads the command
+ * line and file again and hands them to the daemon, and the log follows
+ * its log_target (reopened on SIGUSR1, replaced on a reload).
+ */
+class InForce {
+  constructor(
+    private readonly argv: readonly string[],
+    private readonly daemon: Daemon,
+    private readonly log: SwitchableLogger,
+    private config: Config,
+  ) {}
+
+  async reload(): Promise<void> {
+    const next = parseSaslauthdArgs(this.argv, process.env);
+    if (next.action !== 'serve') return;
+    await this.daemon.reload(next.config);
+    this.log.swap(logFor(next.config));
+    this.config = next.config;
+  }
+
+  reopenLog(): void {
+    this.log.swap(logFor(this.config));
+  }
+}
+
+/** Stops the daemon, then closes the log: 0, or 1 when stopping failed (said in the log). `stopped` runs first on success. */
+async function stopDaemon(daemon: Daemon, log: Logger, stopped: () => void = () => undefined): Promise<number> {
+  try {
+    await daemon.stop();
+  } catch (err) {
+    log.error(`error while stopping: ${String(err)}`);
+    log.close();
+    return 1;
+  }
+  stopped();
+  log.close();
+  return 0;
 }
 
 export async function saslauthdMain(argv: readonly string[]): Promise<number> {
@@ -68,7 +110,7 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   try {
     log = new SwitchableLogger(logFor(config));
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = why(err);
     process.stderr.write(`${PREFIX}: ${msg}\n`);
     if (child) reportToParent(`${PREFIX}: ${msg}`);
     return 1;
@@ -85,10 +127,9 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   for (const [sig, h] of holders) process.on(sig, h);
   let daemon: Daemon;
   try {
-    const again = sameCommand(process.env);
-    daemon = await Daemon.start(config, log, { kind: 'first', command: { file: process.execPath, args: again.args, env: again.env } });
+    daemon = await Daemon.start(config, log, { kind: 'first', command: servingCommand(process.env) });
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = why(err);
     log.error(`cannot start: ${msg}`);
     if (child) reportToParent(`${PREFIX}: ${msg}`);
     else if (config.log.target.kind !== 'stderr') process.stderr.write(`${PREFIX}: ${msg}\n`);
@@ -100,8 +141,7 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   const status = () => `${daemon.served} logins decided`;
   systemd.ready(status);
 
-  // The configuration in force: a reload replaces it, and the log is reopened by its log_target.
-  let current = config;
+  const current = new InForce(argv, daemon, log, config);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string) => {
@@ -109,47 +149,31 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
       stopping = true;
       log.info(`${sig}: stopping`);
       systemd.stopping();
-      daemon.stop().then(
-        () => {
-          log.info('stopped');
-          systemd.close();
-          log.close();
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error(`error while stopping: ${String(err)}`);
-          log.close();
-          resolve(1);
-        },
-      );
+      void stopDaemon(daemon, log, () => {
+        log.info('stopped');
+        systemd.close();
+      }).then(resolve);
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    const reload = async () => {
-      const next = parseSaslauthdArgs(argv, process.env);
-      if (next.action !== 'serve') return;
-      await daemon.reload(next.config);
-      log.swap(logFor(next.config));
-      current = next.config;
-    };
     /** SIGHUP and `authmux ctl reload` alike; the latter hears whether it worked. */
     const reloadTold = () => {
       systemd.reloading();
       // Ready again either way: a reload that failed leaves the old configuration serving.
-      return reload().finally(() => systemd.send('READY=1', `STATUS=${status()}`));
+      return current.reload().finally(() => systemd.send('READY=1', `STATUS=${status()}`));
     };
     daemon.setReloader(reloadTold);
     process.on('SIGHUP', () => {
-      reloadTold().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`));
+      reloadTold().catch((err: unknown) => log.error(`SIGHUP: configuration not reloaded: ${why(err)}`));
     });
     // logrotate's postrotate: the file moved away is closed, and log_target is opened anew.
     process.on('SIGUSR1', () => {
       try {
-        log.swap(logFor(current));
+        current.reopenLog();
         daemon.logReopened();
         log.info('SIGUSR1: log reopened');
       } catch (err) {
-        log.error(`SIGUSR1: log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
+        log.error(`SIGUSR1: log not reopened, still writing to the old file: ${why(err)}`);
       }
     });
     for (const [sig, h] of holders) process.off(sig, h);
@@ -179,55 +203,41 @@ async function servingMain(argv: readonly string[]): Promise<number> {
     link.failed(inv instanceof Error ? inv.message : 'no daemon to run');
     return 1;
   }
-  let current = inv.config;
-  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, current.cryptConcurrency));
-  const log = new SwitchableLogger(logFor(current));
+  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, inv.config.cryptConcurrency));
+  const log = new SwitchableLogger(logFor(inv.config));
   let stopAsked: ((why: string) => void) | undefined;
   const early = (why: string) => (stopAsked ? stopAsked(why) : process.exit(0));
   process.on('SIGTERM', () => early('SIGTERM'));
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(current, log, { kind: 'serving', link });
+    daemon = await Daemon.start(inv.config, log, { kind: 'serving', link });
   } catch (err) {
-    link.failed(err instanceof Error ? err.message : String(err));
+    link.failed(why(err));
     log.close();
     return 1;
   }
+  const current = new InForce(argv, daemon, log, inv.config);
   return new Promise<number>((resolve) => {
     let stopping = false;
-    stopAsked = (why) => {
+    stopAsked = (cause) => {
       if (stopping) return;
       stopping = true;
-      log.debug(`${why}: serving process stopping`);
-      daemon.stop().then(
-        () => {
-          log.close();
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error(`error while stopping: ${String(err)}`);
-          log.close();
-          resolve(1);
-        },
-      );
+      log.debug(`${cause}: serving process stopping`);
+      void stopDaemon(daemon, log).then(resolve);
     };
     const reload = async () => {
-      const next = parseSaslauthdArgs(argv, process.env);
-      if (next.action !== 'serve') return;
       try {
-        await daemon.reload(next.config);
+        await current.reload();
       } catch (err) {
-        log.error(`configuration not reloaded: ${err instanceof Error ? err.message : String(err)}`);
+        log.error(`configuration not reloaded: ${why(err)}`);
         throw err;
       }
-      log.swap(logFor(next.config));
-      current = next.config;
     };
     const reopenLog = () => {
       try {
-        log.swap(logFor(current));
+        current.reopenLog();
       } catch (err) {
-        log.error(`log not reopened, still writing to the old file: ${err instanceof Error ? err.message : String(err)}`);
+        log.error(`log not reopened, still writing to the old file: ${why(err)}`);
       }
     };
     link.serve(daemon.servingOrders(reload, reopenLog, () => stopAsked!('the first process is gone')));

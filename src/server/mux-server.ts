@@ -5,7 +5,7 @@ import { CLIENT_GONE } from './client-gone.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { Deadlines, sweepPeriod } from './deadlines.js';
 import { InFlight } from './in-flight.js';
-import { listenUnix, removeQuietly } from './run-dir.js';
+import { listenOnFd, listenUnix, removeQuietly } from './run-dir.js';
 
 /** What the server needs of a protocol: all pure, no sockets. */
 export interface RequestCodec<Req> {
@@ -66,13 +66,7 @@ export class MuxServer<Req> {
   async listen(sharedFd?: number): Promise<void> {
     if (sharedFd !== undefined) {
       this.ownsPath = false;
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen({ fd: sharedFd }, () => {
-          this.server.off('error', reject);
-          resolve();
-        });
-      });
+      await listenOnFd(this.server, sharedFd);
       return;
     }
     // The socket is 0777 like saslauthd's; who may connect is decided by the run directory's mode.

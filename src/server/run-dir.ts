@@ -68,16 +68,8 @@ export function writePidFile(path: string): void {
  */
 export function listenUnix(server: Server, path: string, mode: number): Promise<void> {
   const fd = activated.get(path);
-  if (fd !== undefined) {
-    // systemd made the socket, with the unit's SocketMode=: listen on what it passed.
-    return new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ fd }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  }
+  // systemd made the socket, with the unit's SocketMode=: listen on what it passed.
+  if (fd !== undefined) return listenOnFd(server, fd);
   return new Promise<void>((resolve, reject) => {
     const old = process.umask(~mode & 0o777);
     try {
@@ -117,4 +109,15 @@ export function removeQuietly(path: string): void {
   } catch {
     // already removed
   }
+}
+
+/** Listens on a socket made elsewhere (by systemd, or by the first process for a serving process). */
+export function listenOnFd(server: Server, fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ fd }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -44,9 +44,9 @@ interface Serving {
  * The processes besides the first that accept on the saslauthd socket
  * (serve_processes): it starts them with the listening socket, tells them
  * of reloads, flushes and failure counts, collects their counters, stops
- * them with itself, and starts again any that dies. Variables that belong
- * to the first process alone (systemd's notify socket and activated fds,
- * the detach mark) are not passed on.
+ * them with itself, and starts again any that dies. systemd's variables
+ * (notify socket, activated fds) belong to the first process alone and
+ * are not passed on.
  */
 export class ServingProcesses {
   private readonly live = new Map<number, Serving>();
@@ -79,7 +79,7 @@ export class ServingProcesses {
 
   private launch(index: number): Promise<void> {
     const env: NodeJS.ProcessEnv = { ...this.command.env, [SERVING_PROCESS_VAR]: String(index) };
-    for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES', 'AUTHMUX_DETACHED_CHILD']) delete env[k];
+    for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']) delete env[k];
     const stdio: Array<'ignore' | 'inherit' | 'ipc' | number> = ['ignore', 'inherit', 'inherit', 'ipc'];
     stdio[SERVING_SOCKET_FD] = this.listeningFd;
     // Passed as a descriptor, not through the IPC channel: a handle received that way is already
