@@ -36,7 +36,7 @@ import { resolveTrustedUsers } from './trusted-users.js';
 import { adoptActivated, claimSocketPath, ensureRunDir, removeQuietly, writePidFile } from './run-dir.js';
 import { activatedSockets } from '../os/socket-activation.js';
 import type { Door, Metrics } from './metrics.js';
-import type { FirstProcessLink } from './first-process-link.js';
+import type { FirstProcessLink, FirstProcessOrders } from './first-process-link.js';
 import { ServingProcesses, type ProgramCommand } from './serving-processes.js';
 import { PeerMetricsMemory, type PeerMetrics } from './peer-metrics.js';
 import type { ServingStats } from './serving-messages.js';
@@ -300,7 +300,7 @@ export class Daemon {
   }
 
   /** A serving process's answers to the first. */
-  servingOrders(reload: () => Promise<void>, reopenLog: () => void, orphaned: () => void): Parameters<FirstProcessLink['serve']>[0] {
+  servingOrders(reload: () => Promise<void>, reopenLog: () => void, orphaned: () => void): FirstProcessOrders {
     return {
       begin: async (penalties) => {
         this.penalties.adopt(penalties);

@@ -16,13 +16,14 @@ export interface FirstProcessOrders {
 }
 
 /**
- * A serving process's side of the IPC channel: it waits for the listening
- * socket and the shared penalty key, then carries out what the first
- * process asks and tells it of grants and failure counts.
+ * A serving process's side of the IPC channel: it waits for the shared
+ * penalty key (the listening socket is inherited at SERVING_SOCKET_FD),
+ * then carries out what the first process asks and tells it of grants and
+ * failure counts.
  */
 export class FirstProcessLink {
   private orders: FirstProcessOrders | undefined;
-  /** Orders are carried out one after another, in the order sent: a reload before 'begin' accepts anything. */
+  /** Orders are carried out one after another, in the order sent: a reload that 'begin' asks for is done before anything is accepted. */
   private queue: Promise<void> = Promise.resolve();
 
   /** The first's saslauthd socket, inherited. */
@@ -30,7 +31,7 @@ export class FirstProcessLink {
 
   private constructor(readonly penaltyKey: Buffer) {}
 
-  /** The first message: the socket to accept on. */
+  /** The first message: the key the failure digests are made with. */
   static connect(): Promise<FirstProcessLink> {
     return new Promise((resolve, reject) => {
       if (!process.send) {
