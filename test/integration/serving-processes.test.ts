@@ -112,6 +112,15 @@ describe('serve_processes: 2, both accepting on the saslauthd socket', () => {
     }
   });
 
+  test('a malformed request to the serving process gets no OK: a short one a closed connection, an oversized one NO', async () => {
+    const short = await through(second, () => rawExchange(d.socket, Buffer.from([0, 9, 0x61, 0x62]), { halfClose: true }));
+    assert.equal(short.kind, 'closed');
+    const big = await through(second, () => rawExchange(d.socket, Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(70_000, 0x61)])));
+    assert.equal(big.kind, 'reply');
+    assert.match(replyString((big as { bytes: Buffer }).bytes), /^NO/);
+    assert.equal((await through(second, () => login(d.socket, 'alice', 'alice-2'))).reply, 'OK', 'and it still serves');
+  });
+
   test('failures counted in one process hold the address back in the other; a success in either clears it for both', async () => {
     const ip = '192.0.2.31';
     await through(second, async () => {
