@@ -14,10 +14,12 @@ export function auditLine(event: string, req: AuthRequest, mech: string, reason?
 }
 
 export function logResult(log: Logger, verbose: boolean, req: AuthRequest, mech: string, result: Result): void {
+  // Most successes are not logged: nothing is built for them.
+  if (result.kind === 'ok' && !verbose) return;
   const fields = { user: req.login, service: req.service, realm: req.realm, mech, client: req.clientIp };
   switch (result.kind) {
     case 'ok':
-      if (verbose) log.info(auditLine('auth success', req, mech, result.stale ? 'cached, source unavailable' : result.cached ? 'cached' : undefined), { ...fields, result: 'ok', cached: result.cached });
+      log.info(auditLine('auth success', req, mech, result.stale ? 'cached, source unavailable' : result.cached ? 'cached' : undefined), { ...fields, result: 'ok', cached: result.cached });
       return;
     case 'fail':
       log.info(auditLine('auth failure', req, mech, result.reason), { ...fields, result: 'fail', code: result.code });

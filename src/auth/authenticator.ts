@@ -29,6 +29,17 @@ export interface AuthenticatorOptions {
 
 const DAY_MS = 86_400_000;
 
+export type CachedSuccess = Result & { readonly kind: 'ok'; readonly cached: true };
+const CACHED_SUCCESS: CachedSuccess = Object.freeze({ kind: 'ok', cached: true });
+
+/**
+ * What a cache entry of a stamped source is made under: the source's stamp
+ * and the day, so that an account that expires at midnight does not live on in the cache.
+ */
+function stampOf(generation: string | undefined, nowMs: number): string {
+  return `${generation ?? ''}|${Math.floor(nowMs / DAY_MS)}`;
+}
+
 type Lookup = () => Promise<PasswordRecord | undefined>;
 
 /**
@@ -85,6 +96,36 @@ export class Authenticator {
   }
 
   /**
+   * A cached success that needs no waiting: the source's stamp is local (a
+   * stat of its files, generationIsLocal) or the entry is within the window
+   * in which it answers alone. Undefined whenever anything would have to be
+   * waited for, or on any doubt: authenticate() then decides as usual, so
+   * this only ever answers what authenticate() would answer from the cache.
+   * Only successes come from here; a mismatch is never answered from the cache.
+   */
+  answerAtOnce(original: AuthRequest, opts: AuthenticateOptions = {}): CachedSuccess | undefined {
+    const b = this.backend;
+    if (!this.cache || opts.needRecord || original.challengeKind || (original.challenge && original.challenge.length > 0)) return undefined;
+    // Only the paths that consult the cache before the source (stamped, delegated); SQL looks the user up first.
+    if (!b.verify && !b.generation) return undefined;
+    const login = this.effectiveLogin(original);
+    const req: AuthRequest = login === original.login ? original : { ...original, login };
+    try {
+      if (!this.answersAlone(req, opts)) {
+        if (b.generationIsLocal !== true || !b.generation) return undefined;
+        const generation = b.generation(req, { trusted: opts.trusted });
+        if (typeof generation === 'object') return undefined; // a promise after all: not at once
+        if (!this.cache.hit(req.login, req.realm, req.service, req.password, stampOf(generation, this.now()))) return undefined;
+      }
+    } catch {
+      // The source's own error is for authenticate() to word and count.
+      return undefined;
+    }
+    b.recordLogin?.(req);
+    return CACHED_SUCCESS;
+  }
+
+  /**
    * A success recent enough to answer on its own, where the source allows
    * it (cacheAnswersAloneMs): the source is not asked at all. A mismatch is
    * never answered here.
@@ -98,10 +139,10 @@ export class Authenticator {
   /** Files: the cache entry carries the files' stat signature, and a hit skips the lookup altogether. */
   private async stamped(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
     if (this.answersAlone(req, opts)) return { kind: 'ok', cached: true };
-    const today = Math.floor(this.now() / DAY_MS);
-    // The day is part of the stamp: an account that expires at midnight must not live on in the cache.
+    const nowMs = this.now();
+    const today = Math.floor(nowMs / DAY_MS);
     // Without a cache nothing reads the stamp, so the backend is not asked for it (a stat per file).
-    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
+    const generation = this.cache ? stampOf(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted }), nowMs) : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (hit && !opts.needRecord) return { kind: 'ok', cached: true };
     const record = await lookup();
@@ -119,8 +160,7 @@ export class Authenticator {
    */
   private async delegated(req: AuthRequest, lookup: Lookup, opts: AuthenticateOptions): Promise<Result> {
     if (this.answersAlone(req, opts)) return { kind: 'ok', cached: true };
-    const today = Math.floor(this.now() / DAY_MS);
-    const generation = this.cache ? `${(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted })) ?? ''}|${today}` : '';
+    const generation = this.cache ? stampOf(await this.backend.generation?.(req, { signal: opts.signal, trusted: opts.trusted }), this.now()) : '';
     const hit = this.cache?.hit(req.login, req.realm, req.service, req.password, generation) ?? false;
     if (!hit) {
       const verdict = await this.backend.verify!(req, req.password, { signal: opts.signal, trusted: opts.trusted });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config.js';
 import type { AddressSet } from '../net/address.js';
-import type { Decided } from './chain.js';
+import type { Decided, DecidedAtOnce } from './chain.js';
 import { localPeerKey, penaltyKey, PenaltyTable } from './penalty.js';
 import type { SharedPenalty } from './shared-penalty.js';
 import type { AuthRequest } from './types.js';
@@ -61,13 +61,23 @@ export class PenaltyGate {
 
   constructor(private readonly opts: PenaltyGateOptions) {}
 
+  /**
+   * The gate for an answer that needs no waiting (a cached success): given
+   * only when nothing would hold the request back, that is when its address
+   * is not penalised and no fleet count has to be asked first. Undefined
+   * sends the request through run().
+   */
+  runAtOnce(req: AuthRequest, decide: () => DecidedAtOnce | undefined): GateOutcome | undefined {
+    const { who, table, shared } = this.subject(req);
+    if (table && (shared || table.delayMs(who!) > 0)) return undefined;
+    const result = decide();
+    if (result === undefined) return undefined;
+    table?.succeeded(who!);
+    return { result, penaltyMs: 0 };
+  }
+
   async run(req: AuthRequest, signal: AbortSignal | undefined, decide: () => Promise<Decided>): Promise<GateOutcome> {
-    const ip = req.clientIp;
-    // An address when one is believed; else an untrusted local user's uid (never shared: a uid names a user of this host only).
-    const who = ip ?? (req.localPeer !== undefined ? localPeerKey(req.localPeer) : undefined);
-    const table = who !== undefined && req.noPenalty !== true && (ip === undefined || !this.opts.exempt.has(ip)) ? this.opts.table : undefined;
-    const key = table ? penaltyKey(who!) : '';
-    const shared = ip !== undefined ? this.opts.shared : undefined;
+    const { who, table, key, shared } = this.subject(req);
     const fleet = table && shared ? await shared.failures(key) : undefined;
     // The fleet's count when Redis tells it in time (a success anywhere clears it); this daemon's own otherwise.
     const penaltyMs = table ? (fleet !== undefined ? table.delayFor(fleet) : table.delayMs(who!)) : 0;
@@ -87,6 +97,17 @@ export class PenaltyGate {
       if (n > 0) this.held.set(key, n);
       else this.held.delete(key);
     }
+  }
+
+  /** Whose failures count for `req`, in which table, and whether the fleet's count applies. */
+  private subject(req: AuthRequest): { who: string | undefined; table: PenaltyTable | undefined; key: string; shared: SharedPenalty | undefined } {
+    const ip = req.clientIp;
+    // An address when one is believed; else an untrusted local user's uid (never shared: a uid names a user of this host only).
+    const who = ip ?? (req.localPeer !== undefined ? localPeerKey(req.localPeer) : undefined);
+    const table = who !== undefined && req.noPenalty !== true && (ip === undefined || !this.opts.exempt.has(ip)) ? this.opts.table : undefined;
+    const key = table ? penaltyKey(who!) : '';
+    const shared = table && ip !== undefined ? this.opts.shared : undefined;
+    return { who, table, key, shared };
   }
 
   private async checked(

@@ -27,6 +27,7 @@ export function createShadowBackend(passwdFile: string, shadowFile: string): Bac
       };
     },
     generation: () => `${passwd.generation()}|${shadow.generation()}`,
+    generationIsLocal: true,
   };
 }
 
@@ -41,5 +42,6 @@ export function createGetpwentBackend(passwdFile: string): Backend {
       return { user: pw.name, secret: pw.passwd, secretIsPlaintext: false, system: true, mayRelay: true, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
     },
     generation: () => passwd.generation(),
+    generationIsLocal: true,
   };
 }

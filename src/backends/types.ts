@@ -84,6 +84,12 @@ export interface Backend {
    */
   generation?(req: LookupRequest, opts?: VerifyOptions): string | undefined | Promise<string | undefined>;
   /**
+   * True when generation() answers from this host alone and at once (a stat
+   * of the files, never a promise): a cached success can then be answered in
+   * the same turn the request arrived (Authenticator.answerAtOnce).
+   */
+  readonly generationIsLocal?: boolean;
+  /**
    * How long a cached success may answer for this request at most, when
    * generation() cannot see every change (a PAM stack with pam_ldap):
    * undefined for no limit beyond the cache's own.

@@ -12,6 +12,7 @@ export class WatchedFile<T> {
   private signature: string | undefined;
   private value: T | undefined;
   private mtimeMs = 0;
+  private lastStat = { dev: -1, ino: -1, size: -1, mtimeMs: -1, ctimeMs: -1, text: '' };
 
   constructor(
     readonly path: string,
@@ -69,7 +70,12 @@ export class WatchedFile<T> {
       // nanoseconds would cost ten BigInt-to-string conversions a login for nothing more.
       const s = statSync(this.path);
       this.mtimeMs = s.mtimeMs;
-      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      const last = this.lastStat;
+      // Unchanged (nearly always): the text made last time, not five number conversions a login.
+      if (s.ino === last.ino && s.mtimeMs === last.mtimeMs && s.ctimeMs === last.ctimeMs && s.size === last.size && s.dev === last.dev) return last.text;
+      const text = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      this.lastStat = { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, text };
+      return text;
     } catch (err) {
       throw new TempFail(`cannot stat ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

@@ -29,12 +29,20 @@ const BARE_NO = new Set(['sasldb', 'ldap']);
 export function reply(result: Result, mech: string, trusted = true): Buffer {
   switch (result.kind) {
     case 'ok':
-      return encodeReply(mech === 'rimap' && !result.cached ? REPLY_OK_RIMAP : 'OK');
+      return encoded(mech === 'rimap' && !result.cached ? REPLY_OK_RIMAP : 'OK');
     case 'fail':
-      if (BARE_NO.has(mech) || !trusted) return encodeReply(REPLY_BARE_NO);
-      if (mech === 'rimap') return encodeReply(REPLY_FAIL_RIMAP);
-      return encodeReply((mech === 'pam' ? REPLY_FAIL_PAM : REPLY_FAIL)[result.code]);
+      if (BARE_NO.has(mech) || !trusted) return encoded(REPLY_BARE_NO);
+      if (mech === 'rimap') return encoded(REPLY_FAIL_RIMAP);
+      return encoded((mech === 'pam' ? REPLY_FAIL_PAM : REPLY_FAIL)[result.code]);
     case 'tempfail':
-      return encodeReply(REPLY_TEMPFAIL);
+      return encoded(REPLY_TEMPFAIL);
   }
+}
+
+/** The replies are a handful of fixed texts: each is encoded once and its bytes are only ever written. */
+const encodedReplies = new Map<string, Buffer>();
+function encoded(text: string): Buffer {
+  let bytes = encodedReplies.get(text);
+  if (bytes === undefined) encodedReplies.set(text, (bytes = encodeReply(text)));
+  return bytes;
 }

@@ -16,6 +16,21 @@ export interface ConnectionPolicy {
 /** Stands for a peer whose credentials could not be read: counted as one ordinary user. */
 const UNKNOWN_PEER = -1;
 
+/** Who an admitted connection's peer is. */
+export interface Admission {
+  /**
+   * Root or a trusted user (or any peer when peers cannot be told apart, as
+   * saslauthd never could): only those are believed about a login's client
+   * address and challenge, and told why a login failed.
+   */
+  readonly trusted: boolean;
+  /** The peer's uid as the kernel gave it; undefined when it could not be read. */
+  readonly uid: number | undefined;
+}
+
+const UNKNOWN_TRUSTED: Admission = Object.freeze({ trusted: true, uid: undefined });
+const UNKNOWN_ORDINARY: Admission = Object.freeze({ trusted: false, uid: undefined });
+
 /**
  * Admission for every listener of the daemon, so one count covers the
  * descriptors they share. Ordinary users are held to a few connections each
@@ -26,9 +41,6 @@ export class ConnectionLimits {
   private total = 0;
   private ordinary = 0;
   private readonly perUid = new Map<number, number>();
-  /** Whether each admitted connection's peer is root or a trusted user. */
-  private readonly trust = new WeakMap<Socket, boolean>();
-  private readonly uids = new WeakMap<Socket, number>();
   private readonly refusals: ThrottledWarning;
   readonly ordinaryShare: number;
 
@@ -39,21 +51,19 @@ export class ConnectionLimits {
   }
 
   /**
-   * Counts `s` against its peer's limits until it closes, or destroys it and
-   * returns false. `where` names the listener in the log.
+   * Counts `s` against its peer's limits until it closes and says who the
+   * peer is, or destroys it and returns undefined. `where` names the listener in the log.
    */
-  admit(s: Socket, where: string): boolean {
+  admit(s: Socket, where: string): Admission | undefined {
     const uid = this.peerUid ? this.peerUid(s) ?? UNKNOWN_PEER : undefined;
     const ordinary = uid !== undefined && !this.policy.trustedUids.has(uid);
     const why = this.refusal(uid, ordinary);
     if (why) {
       s.destroy();
       this.refusals.warn(`${why} (${where})`);
-      return false;
+      return undefined;
     }
     this.total++;
-    this.trust.set(s, !ordinary);
-    if (uid !== undefined && uid !== UNKNOWN_PEER) this.uids.set(s, uid);
     if (ordinary) {
       this.ordinary++;
       this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
@@ -66,7 +76,8 @@ export class ConnectionLimits {
       if (n === 0) this.perUid.delete(uid);
       else this.perUid.set(uid, n);
     });
-    return true;
+    if (uid === undefined || uid === UNKNOWN_PEER) return ordinary ? UNKNOWN_ORDINARY : UNKNOWN_TRUSTED;
+    return { trusted: !ordinary, uid };
   }
 
   private refusal(uid: number | undefined, ordinary: boolean): string | undefined {
@@ -76,21 +87,6 @@ export class ConnectionLimits {
     if ((this.perUid.get(uid!) ?? 0) >= this.policy.maxPerUser) return `${who} already holds max_connections_per_user (${this.policy.maxPerUser})`;
     if (this.ordinary >= this.ordinaryShare) return `${who}: ordinary users already hold ${this.ordinaryShare} connections, half of max_connections`;
     return undefined;
-  }
-
-  /**
-   * True when an admitted connection comes from root or a trusted user (or
-   * when peers cannot be told apart, as saslauthd never could): only those
-   * are believed about a login's client address and challenge, and told why
-   * a login failed.
-   */
-  isTrusted(s: Socket): boolean {
-    return this.trust.get(s) ?? false;
-  }
-
-  /** The peer's uid as the kernel gave it; undefined when it could not be read. */
-  uidOf(s: Socket): number | undefined {
-    return this.uids.get(s);
   }
 
   get open(): number {

@@ -7,7 +7,7 @@ import { parseLocalPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalt
 import type { AuthRequest } from '../auth/types.js';
 import { sharedPenaltyFor, type SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
-import { gateFor, newPenaltyTable, type PenaltyGate } from '../auth/penalty-gate.js';
+import { gateFor, newPenaltyTable, type GateOutcome, type PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
 import { AuthChain, type Decided } from '../auth/chain.js';
 import { createBackends, keepsPlaintext } from '../backends/index.js';
@@ -167,6 +167,7 @@ export class Daemon {
       requestTimeoutMs: config.requestTimeoutMs,
       limits,
       log,
+      answerAtOnce: (r, trusted, uid) => this.answerAtOnce(r, trusted, uid),
       handle: (r, gone, trusted, uid) => this.handle(r, gone, trusted, uid),
     });
     this.door = first && config.checkpassword.socket
@@ -388,19 +389,41 @@ export class Daemon {
     };
   }
 
+  /**
+   * A saslauthd request the cache answers without waiting for anything,
+   * in the turn it arrived; undefined sends it to handle(). The same
+   * counts, log line and relay grant as handle() gives.
+   */
+  private answerAtOnce(r: SaslauthdRequest, trusted: boolean, uid: number | undefined): Buffer | undefined {
+    const req = asPeer(saslauthd.toAuthRequest(r, trusted), trusted, uid);
+    const auth = this.auth;
+    const clock: Clock = { start: performance.now(), end: 0 };
+    const outcome = this.gate.runAtOnce(req, () => auth.answerAtOnce(req, { trusted }));
+    if (!outcome) return undefined;
+    clock.end = performance.now();
+    this.served++;
+    return this.saslauthdAnswer(req, outcome, clock, trusted);
+  }
+
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
     this.served++;
     const req = asPeer(saslauthd.toAuthRequest(r, trusted), trusted, uid);
     const auth = this.auth;
     const clock: Clock = { start: 0, end: 0 };
-    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => auth.authenticate(req, { signal: gone, trusted })));
-    this.count('saslauthd', result, penaltyMs, clock);
+    const outcome = await this.gate.run(req, gone, () => timed(clock, () => auth.authenticate(req, { signal: gone, trusted })));
+    if (!gone.aborted) return this.saslauthdAnswer(req, outcome, clock, trusted);
     // A client that left is no login attempt worth a log line: a flood of them must not fill the log.
-    if (gone.aborted) return saslauthd.reply(result, result.mech, trusted);
-    logResult(this.log, this.config.verbose, { ...req, login: auth.effectiveLogin(req) }, result.mech, result);
-    // The saslauthd client is not kept waiting for the relay store.
+    this.count('saslauthd', outcome.result, outcome.penaltyMs, clock);
+    return saslauthd.reply(outcome.result, outcome.result.mech, trusted);
+  }
+
+  private saslauthdAnswer(req: AuthRequest, { result, penaltyMs }: GateOutcome, clock: Clock, trusted: boolean): Buffer {
+    this.count('saslauthd', result, penaltyMs, clock);
+    const login = this.auth.effectiveLogin(req);
+    logResult(this.log, this.config.verbose, login === req.login ? req : { ...req, login }, result.mech, result);
+    // The saslauthd client is not kept waiting for the relay store; a login with no address gets no grant (RelayTracker.decide).
     // A success answered from the cache while the source is down does not say whether the account may relay: no grant.
-    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
+    if (result.kind === 'ok' && !result.stale && req.clientIp !== undefined) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return saslauthd.reply(result, result.mech, trusted);
   }
 

@@ -31,7 +31,7 @@ export interface LineListenerOptions {
 /** One admitted connection, as a protocol sees it. */
 export interface Connection {
   readonly socket: Socket;
-  /** Root or a trusted user (ConnectionLimits.isTrusted). */
+  /** Root or a trusted user (Admission.trusted). */
   readonly trusted: boolean;
   /** The peer's uid, when the kernel told it. */
   readonly uid: number | undefined;
@@ -94,7 +94,8 @@ export abstract class LineListener<O extends LineListenerOptions> {
       s.destroy();
       return;
     }
-    if (!this.opts.limits.admit(s, this.opts.socketPath)) return;
+    const peer = this.opts.limits.admit(s, this.opts.socketPath);
+    if (!peer) return;
     this.sockets.add(s);
     const gone = new AbortController();
     // Every request in flight on the connection waits on this one signal: as many listeners as requests.
@@ -117,7 +118,7 @@ export abstract class LineListener<O extends LineListenerOptions> {
         });
       }
     };
-    const session = this.session({ socket: s, trusted: this.opts.limits.isTrusted(s), uid: this.opts.limits.uidOf(s), gone: gone.signal, send });
+    const session = this.session({ socket: s, trusted: peer.trusted, uid: peer.uid, gone: gone.signal, send });
     const reader = new LineReader();
     s.on('data', (chunk: Buffer) => {
       reader.push(chunk);

@@ -71,6 +71,7 @@ export function createPamBackend(o: PamBackendOptions): Backend {
       // No secret: PAM checks the password; the record only carries the account.
       return { user: pw.name, secret: '*', secretIsPlaintext: false, system: true, mayRelay: true, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
     },
+    generationIsLocal: true,
     generation(req: LookupRequest): string | undefined {
       if (!isPamServiceName(req.service)) return undefined;
       // The address is part of the entry: a stack may judge it (pam_access, pam_succeed_if rhost, pam_faillock).

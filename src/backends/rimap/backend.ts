@@ -56,6 +56,7 @@ export function createRimapBackend(o: RimapBackendOptions): Backend {
       // No secret: the IMAP server checks the password; the record only carries the system account.
       return { user: pw.name, secret: '*', secretIsPlaintext: false, system: true, mayRelay: true, uid: pw.uid, gid: pw.gid, home: pw.home, shell: pw.shell };
     },
+    generationIsLocal: true,
     generation(): string {
       // Entries made against another server (or without TLS) do not count against this one.
       return `${serverName}/${s.tls}`;

@@ -76,6 +76,7 @@ export function createSasldbBackend(path: string, defaultRealm: string): Backend
       return lookupInStore(await settled(), user, realm === '' ? defaultRealm : realm);
     },
     generation: () => file.generation(),
+    generationIsLocal: true,
     check() {
       const store = file.get();
       return `${path}: ${store.kind === 'berkeley-db' ? 'Berkeley DB hash' : 'text sasldb'}`;

@@ -210,3 +210,51 @@ test('findAccount: found, missing, or a temporary failure; never the record', as
   const down = new Authenticator({ backend: { mech: 'down', lookup: () => { throw new TempFail('cannot read'); } }, verifier, combineRealm: false });
   assert.deepEqual(await down.findAccount({ login: 'dave', realm: '', service: 'smtp' }), { kind: 'tempfail', reason: 'cannot read' });
 });
+
+test('answerAtOnce: a cached success of a file source, with the files unchanged; never a miss, a change, a challenge or a needed record', async () => {
+  const t = shadowTree();
+  const cache = new CredentialCache({ entries: 100, ttlMs: 3_600_000 });
+  const a = new Authenticator({ backend: createShadowBackend(t.passwd, t.shadow), verifier, cache, combineRealm: false });
+  assert.equal(a.answerAtOnce(req('alice', 'old-pass')), undefined, 'nothing cached yet');
+  assert.equal((await a.authenticate(req('alice', 'old-pass'))).kind, 'ok');
+  assert.deepEqual(a.answerAtOnce(req('alice', 'old-pass')), { kind: 'ok', cached: true });
+  assert.equal(a.answerAtOnce(req('alice', 'wrong')), undefined, 'a mismatch is never answered from the cache');
+  assert.equal(a.answerAtOnce(req('alice', 'old-pass', '', 'smtp')), undefined, 'entries are per service');
+  assert.equal(a.answerAtOnce(req('alice', 'old-pass'), { needRecord: true }), undefined);
+  assert.equal(a.answerAtOnce({ ...req('alice', 'old-pass'), challenge: Buffer.from('<1.2@host>') }), undefined);
+  assert.equal(a.answerAtOnce({ ...req('alice', 'old-pass'), challengeKind: 'cram-md5' }), undefined);
+  t.chpasswd('SHA512', [['alice', 'new-pass']]);
+  assert.equal(a.answerAtOnce(req('alice', 'old-pass')), undefined, 'the old password after chpasswd');
+  assert.equal((await a.authenticate(req('alice', 'old-pass'))).kind, 'fail');
+  // A file that cannot be read: no answer at once; authenticate() words the failure.
+  assert.equal((await a.authenticate(req('alice', 'new-pass'))).kind, 'ok');
+  renameSync(t.shadow, t.shadow + '.away');
+  assert.equal(a.answerAtOnce(req('alice', 'new-pass')), undefined);
+  assert.equal((await a.authenticate(req('alice', 'new-pass'))).kind, 'tempfail');
+});
+
+test('answerAtOnce: never for a source without a local stamp (SQL asks first, LDAP waits for one), and it tells the source of the login', async () => {
+  const record: PasswordRecord = { user: 'alice', secret: mkpasswd('sha-512', 'pw'), secretIsPlaintext: false, system: false, mayRelay: true };
+  const logins: string[] = [];
+  const sql: Backend = { mech: 'sql', lookup: () => record, recordLogin: (r) => void logins.push(r.login) };
+  const cache = new CredentialCache({ entries: 100, ttlMs: 3_600_000 });
+  const viaSql = new Authenticator({ backend: sql, verifier, cache: cache.scoped('sql'), combineRealm: false });
+  assert.equal((await viaSql.authenticate(req('alice', 'pw'))).kind, 'ok');
+  assert.equal(viaSql.answerAtOnce(req('alice', 'pw')), undefined);
+  const remote: Backend = { mech: 'ldap', lookup: () => record, generation: async () => 'csn-1' };
+  const viaLdap = new Authenticator({ backend: remote, verifier, cache: cache.scoped('ldap'), combineRealm: false });
+  assert.equal((await viaLdap.authenticate(req('alice', 'pw'))).kind, 'ok');
+  assert.equal(viaLdap.answerAtOnce(req('alice', 'pw')), undefined, 'a stamp that must be asked for');
+  // The same source claiming a local stamp but handing a promise anyway is not answered at once either.
+  const liar: Backend = { ...remote, generationIsLocal: true };
+  const viaLiar = new Authenticator({ backend: liar, verifier, cache: cache.scoped('liar'), combineRealm: false });
+  assert.equal((await viaLiar.authenticate(req('alice', 'pw'))).kind, 'ok');
+  assert.equal(viaLiar.answerAtOnce(req('alice', 'pw')), undefined);
+  const local: Backend = { mech: 'files', lookup: () => record, generation: () => 'g1', generationIsLocal: true, recordLogin: (r) => void logins.push(`files:${r.login}`) };
+  const withRealm: Backend = { ...local, lookup: (r) => (r.login === 'alice@example.com' ? record : undefined) };
+  const viaRealm = new Authenticator({ backend: withRealm, verifier, cache: cache.scoped('realm'), combineRealm: true });
+  assert.equal((await viaRealm.authenticate(req('alice', 'pw', 'example.com'))).kind, 'ok');
+  logins.length = 0;
+  assert.deepEqual(viaRealm.answerAtOnce(req('alice', 'pw', 'example.com')), { kind: 'ok', cached: true });
+  assert.deepEqual(logins, ['files:alice@example.com'], 'the source hears of the login under the name it knows');
+});

@@ -48,3 +48,29 @@ test('a success clears the address', async () => {
   await g.run(req('192.0.2.8'), undefined, async () => ok);
   assert.equal(table.failures('192.0.2.8'), 0);
 });
+
+test('runAtOnce: a penalised address or one whose fleet count must be asked is not answered at once, nor is its cache asked', async () => {
+  const cached = { kind: 'ok', cached: true, mech: 'shadow' } as const;
+  const { table, gate: g } = gate();
+  await g.run(req('192.0.2.9'), undefined, async () => fail);
+  let asked = 0;
+  const decide = () => {
+    asked++;
+    return cached;
+  };
+  assert.equal(g.runAtOnce(req('192.0.2.9'), decide), undefined, 'a penalised address waits its penalty first');
+  assert.equal(asked, 0, 'not even the cache is asked for it');
+  // A local user's uid is penalised like an address.
+  await g.run({ ...req(), localPeer: 1500 }, undefined, async () => fail);
+  assert.equal(g.runAtOnce({ ...req(), localPeer: 1500 }, decide), undefined);
+  assert.equal(asked, 0);
+  // An address with no penalty: answered.
+  const out = g.runAtOnce(req('192.0.2.11'), decide);
+  assert.deepEqual(out, { result: cached, penaltyMs: 0 });
+  assert.equal(g.runAtOnce(req('192.0.2.12'), () => undefined), undefined, 'no answer at once: the request goes through run()');
+  // With a fleet store the count must be asked first: never at once.
+  const shared = { failures: async () => 0, failed: () => undefined, succeeded: () => undefined } as unknown as ConstructorParameters<typeof PenaltyGate>[0]['shared'];
+  const fleet = new PenaltyGate({ table, exempt: new AddressSet([]), failureDelayMs: 0, shared });
+  assert.equal(fleet.runAtOnce(req('192.0.2.13'), decide), undefined);
+  assert.deepEqual(fleet.runAtOnce(req(), decide)?.result, cached, 'a request with no address and no uid has no count to ask');
+});

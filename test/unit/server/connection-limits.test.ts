@@ -21,7 +21,7 @@ const path = join(tempDir(), 'limits.sock');
 
 before(async () => {
   limits = new ConnectionLimits({ maxConnections: 10, maxPerUser: 2, trustedUids: new Set([0, 108]) }, log, () => nextUid);
-  server = createServer((s) => verdict!(limits.admit(s, 'test')));
+  server = createServer((s) => verdict!(limits.admit(s, 'test') !== undefined));
   await new Promise<void>((r) => server.listen(path, r));
 });
 after(async () => {
