@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { CacheTagger } from '../crypt/cache-tag.js';
 
@@ -97,7 +97,7 @@ export class CredentialCache {
 
   /** A keyed digest of what the backend returned, so a stored hash or clear password is never kept as is. */
   fingerprint(data: string): string {
-    return createHmac('sha256', this.key).update('fingerprint\0').update(data, 'latin1').digest('base64');
+    return this.tagger.tag('fingerprint', Buffer.from(data, 'latin1')).toString('base64');
   }
 
   /** `lifetimeMs`: a shorter life than the cache's own for this entry; 0 stores nothing (lru-cache would read it as "no limit"). */

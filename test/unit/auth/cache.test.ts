@@ -70,3 +70,14 @@ test('hitWithin: a recent success with the same password, whatever the generatio
   c.store('alice', '', 'imap', pw('secret'), 'g1', 0);
   assert.equal(c.hit('alice', '', 'imap', pw('secret'), 'g1'), false, 'and drops what was there');
 });
+
+test('fingerprint: the same data gives the same value within one cache, another data or another cache another, and the data is not in it', () => {
+  const a = new CredentialCache({ entries: 10, ttlMs: 60_000 });
+  const b = new CredentialCache({ entries: 10, ttlMs: 60_000 });
+  const secret = '$1$salt$0123456789abcdefghijkl\0false\u000020400';
+  assert.equal(a.fingerprint(secret), a.fingerprint(secret));
+  assert.notEqual(a.fingerprint(secret), a.fingerprint(secret.replace('20400', '20401')));
+  assert.notEqual(a.fingerprint(secret), b.fingerprint(secret));
+  assert.equal(Buffer.from(a.fingerprint(secret), 'base64').length, 32);
+  assert.ok(!a.fingerprint(secret).includes('salt'));
+});
