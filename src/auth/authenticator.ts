@@ -29,8 +29,9 @@ export interface AuthenticatorOptions {
 
 const DAY_MS = 86_400_000;
 
-export type CachedSuccess = Result & { readonly kind: 'ok'; readonly cached: true };
-const CACHED_SUCCESS: CachedSuccess = Object.freeze({ kind: 'ok', cached: true });
+/** Only a success is ever answered at once: a failure owes its decoy check, its delay and its count. */
+export type SuccessAtOnce = Result & { readonly kind: 'ok' };
+const CACHED_SUCCESS: SuccessAtOnce = Object.freeze({ kind: 'ok', cached: true });
 
 /**
  * What a cache entry of a stamped source is made under: the source's stamp
@@ -103,26 +104,50 @@ export class Authenticator {
    * this only ever answers what authenticate() would answer from the cache.
    * Only successes come from here; a mismatch is never answered from the cache.
    */
-  answerAtOnce(original: AuthRequest, opts: AuthenticateOptions = {}): CachedSuccess | undefined {
+  answerAtOnce(original: AuthRequest, opts: AuthenticateOptions = {}): SuccessAtOnce | undefined {
     const b = this.backend;
-    if (!this.cache || opts.needRecord || original.challengeKind || (original.challenge && original.challenge.length > 0)) return undefined;
+    if (opts.needRecord || original.challengeKind || (original.challenge && original.challenge.length > 0)) return undefined;
     // Only the paths that consult the cache before the source (stamped, delegated); SQL looks the user up first.
     if (!b.verify && !b.generation) return undefined;
     const login = this.effectiveLogin(original);
     const req: AuthRequest = login === original.login ? original : { ...original, login };
+    let success: SuccessAtOnce | undefined;
     try {
-      if (!this.answersAlone(req, opts)) {
-        if (b.generationIsLocal !== true || !b.generation) return undefined;
-        const generation = b.generation(req, { trusted: opts.trusted });
-        if (typeof generation === 'object') return undefined; // a promise after all: not at once
-        if (!this.cache.hit(req.login, req.realm, req.service, req.password, stampOf(generation, this.now()))) return undefined;
-      }
+      success = this.answersAlone(req, opts) ? CACHED_SUCCESS : this.stampedAtOnce(req, opts);
     } catch {
       // The source's own error is for authenticate() to word and count.
       return undefined;
     }
-    b.recordLogin?.(req);
-    return CACHED_SUCCESS;
+    if (success) b.recordLogin?.(req);
+    return success;
+  }
+
+  /**
+   * stamped() without a wait: a cache hit under the files' current stamp,
+   * else a source that can be read at once holding a secret that needs no
+   * hash worker (sasldb's clear passwords), matched and within its policy.
+   */
+  private stampedAtOnce(req: AuthRequest, opts: AuthenticateOptions): SuccessAtOnce | undefined {
+    const b = this.backend;
+    if (b.generationIsLocal !== true || !b.generation) return undefined;
+    const nowMs = this.now();
+    let generation = '';
+    if (this.cache) {
+      const stamp = b.generation(req, { trusted: opts.trusted });
+      if (typeof stamp === 'object') return undefined; // a promise after all: not at once
+      generation = stampOf(stamp, nowMs);
+      if (this.cache.hit(req.login, req.realm, req.service, req.password, generation)) return CACHED_SUCCESS;
+    }
+    // PAM decides itself, and takes its time.
+    if (b.verify || !b.lookupAtOnce) return undefined;
+    const record = b.lookupAtOnce(req)?.record;
+    if (!record || isLocked(record.secret, record.secretIsPlaintext)) return undefined;
+    this.decoy.learn(record);
+    if (this.verifier.verifyAtOnce(req.password, record.secret, record.secretIsPlaintext) !== true) return undefined;
+    const today = Math.floor(nowMs / DAY_MS);
+    if (record.policy?.(today)) return undefined;
+    this.cache?.store(req.login, req.realm, req.service, req.password, generation);
+    return { kind: 'ok', record, cached: false };
   }
 
   /**

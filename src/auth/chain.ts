@@ -1,5 +1,5 @@
 import type { Verifier } from '../crypt/verifier.js';
-import { Authenticator, type AccountLookup, type CachedSuccess } from './authenticator.js';
+import { Authenticator, type AccountLookup, type SuccessAtOnce } from './authenticator.js';
 import type { CredentialCache } from './cache.js';
 import { Decoy } from './decoy.js';
 import type { AuthenticateOptions, AuthRequest, Backend, LookupRequest, Result } from './types.js';
@@ -16,8 +16,7 @@ export interface ChainOptions {
 /** A result and the mechanism that gave it: the log line names it, and the front door answers in its words. */
 export type Decided = Result & { readonly mech: string };
 export type AccountFound = AccountLookup & { readonly mech: string };
-/** Only a success is ever answered at once: a failure owes its delay and its count (PenaltyGate). */
-export type DecidedAtOnce = CachedSuccess & { readonly mech: string };
+export type DecidedAtOnce = SuccessAtOnce & { readonly mech: string };
 
 /**
  * Several mechanisms in order (-a shadow,sasldb): the first that knows the
@@ -69,7 +68,7 @@ export class AuthChain {
   }
 
   /**
-   * A success the first mechanism's cache gives without waiting
+   * A success the first mechanism gives without waiting
    * (Authenticator.answerAtOnce). Only the first: a later mechanism's
    * entry counts only after those before it said they do not know the user.
    */

@@ -75,6 +75,11 @@ export interface Backend {
   /** Returns the user's record, undefined for "no such user", or throws TempFail. */
   lookup(req: LookupRequest): PasswordRecord | undefined | Promise<PasswordRecord | undefined>;
   /**
+   * lookup()'s answer when it can be had without waiting (the file read
+   * and settled); undefined when only lookup() can answer now.
+   */
+  lookupAtOnce?(req: LookupRequest): { readonly record: PasswordRecord | undefined } | undefined;
+  /**
    * A value that changes whenever the backing data changes; cache entries made
    * under another value are dropped. A backend without it (SQL: no cheap change
    * signal) is asked on every request, and the cache then only spares the hash

@@ -4,7 +4,7 @@ import { equalSecrets } from './constant-time.js';
 import { JsCryptPool, UnsupportedInFallback } from './js/pool.js';
 import { loadLibXCrypt, type LibXCrypt } from './libxcrypt.js';
 import { VerifyQueue } from '../work-queue.js';
-import { parseStoredSecret } from './schemes.js';
+import { parseStoredSecret, type StoredSecret } from './schemes.js';
 
 import type { CryptEngine } from '../config/config.js';
 
@@ -16,6 +16,12 @@ export interface Verifier {
    * such a secret, and Abandoned when `signal` fired while it waited its turn.
    */
   verify(password: Buffer, secret: string, secretIsPlaintext: boolean, signal?: AbortSignal, first?: boolean): Promise<boolean>;
+  /**
+   * The same answer without waiting, for a secret that takes no hash worker
+   * (a clear password, a salted digest); undefined for any other, which
+   * only verify() checks.
+   */
+  verifyAtOnce(password: Buffer, secret: string, secretIsPlaintext: boolean): boolean | undefined;
   close(): Promise<void>;
 }
 
@@ -48,15 +54,25 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   // waits for a busy event loop to pass one on; everything beyond waits here, where it can be dropped.
   const queue = new VerifyQueue(Math.max(1, Math.min(2 * opts.concurrency, MAX_IN_FLIGHT)));
 
+  const atOnce = (password: Buffer, stored: StoredSecret): boolean | undefined => {
+    if (stored.kind === 'plain') return equalSecrets(password, stored.value);
+    // A digest takes microseconds: computed here, with no place in the queue to wait for.
+    if (stored.kind === 'digest') return equalSecrets(createHash(stored.algorithm).update(password).update(stored.salt).digest(), stored.digest);
+    if (stored.kind === 'malformed') return false;
+    return undefined;
+  };
+
   return {
     engine,
+    verifyAtOnce(password, secret, secretIsPlaintext) {
+      return atOnce(password, parseStoredSecret(secret, secretIsPlaintext));
+    },
     async verify(password, secret, secretIsPlaintext, signal, first) {
       const stored = parseStoredSecret(secret, secretIsPlaintext);
-      if (stored.kind === 'plain') return equalSecrets(password, stored.value);
-      // A digest takes microseconds: computed here, with no place in the queue to wait for.
-      if (stored.kind === 'digest') return equalSecrets(createHash(stored.algorithm).update(password).update(stored.salt).digest(), stored.digest);
-      if (stored.kind === 'malformed') return false;
+      const now = atOnce(password, stored);
+      if (now !== undefined) return now;
       if (stored.kind === 'unsupported') throw new TempFail(`unsupported password scheme {${stored.scheme}}`);
+      if (stored.kind !== 'crypt') return false; // atOnce() answered every other kind
       const hash = stored.hash;
       if (lib) return queue.run(() => lib.verify(password, hash), signal, first);
       try {

@@ -190,6 +190,7 @@ export class Daemon {
           requestTimeoutMs: config.requestTimeoutMs,
           idleTimeoutMs: config.idleTimeoutMs,
           log,
+          answerAtOnce: (l, trusted, uid) => this.dovecotAtOnce(l, trusted, uid),
           check: (l, gone, trusted, uid) => this.handleDovecot(l, gone, trusted, uid),
           refused: (r, trusted) => this.dovecotRefused(r, trusted),
         })
@@ -396,13 +397,19 @@ export class Daemon {
    */
   private answerAtOnce(r: SaslauthdRequest, trusted: boolean, uid: number | undefined): Buffer | undefined {
     const req = asPeer(saslauthd.toAuthRequest(r, trusted), trusted, uid);
+    const now = this.decideAtOnce(req, trusted);
+    return now && this.saslauthdAnswer(req, now.outcome, now.clock, trusted);
+  }
+
+  /** A cached success decided without waiting, past the penalty gate, timed and counted as served; undefined when it is not to be had. */
+  private decideAtOnce(req: AuthRequest, trusted: boolean): { outcome: GateOutcome; clock: Clock } | undefined {
     const auth = this.auth;
     const clock: Clock = { start: performance.now(), end: 0 };
     const outcome = this.gate.runAtOnce(req, () => auth.answerAtOnce(req, { trusted }));
     if (!outcome) return undefined;
     clock.end = performance.now();
     this.served++;
-    return this.saslauthdAnswer(req, outcome, clock, trusted);
+    return { outcome, clock };
   }
 
   private async handle(r: SaslauthdRequest, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
@@ -441,16 +448,28 @@ export class Daemon {
     return cpSocket.encode(reply);
   }
 
+  /** As answerAtOnce, for a Dovecot AUTH whose credentials are complete. */
+  private dovecotAtOnce(l: DovecotLogin, trusted: boolean, uid: number | undefined): Buffer | undefined {
+    const req = asPeer(dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge), trusted, uid);
+    const now = this.decideAtOnce(req, trusted);
+    return now && this.dovecotAnswer(l, req, now.outcome, now.clock, trusted);
+  }
+
   private async handleDovecot(l: DovecotLogin, gone: AbortSignal, trusted: boolean, uid: number | undefined): Promise<Buffer> {
     this.served++;
     const req = asPeer(dovecot.toAuthRequest(l.login, l.password, l.auth, trusted, l.challenge), trusted, uid);
     const clock: Clock = { start: 0, end: 0 };
-    const { result, penaltyMs } = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { signal: gone, trusted })));
+    const outcome = await this.gate.run(req, gone, () => timed(clock, () => this.auth.authenticate(req, { signal: gone, trusted })));
+    if (!gone.aborted) return this.dovecotAnswer(l, req, outcome, clock, trusted);
+    this.count('dovecot', outcome.result, outcome.penaltyMs, clock);
+    return dovecot.reply(l.auth.id, req.login, outcome.result, trusted);
+  }
+
+  private dovecotAnswer(l: DovecotLogin, req: AuthRequest, { result, penaltyMs }: GateOutcome, clock: Clock, trusted: boolean): Buffer {
     this.count('dovecot', result, penaltyMs, clock);
-    if (gone.aborted) return dovecot.reply(l.auth.id, req.login, result, trusted);
     logResult(this.log, this.config.verbose, req, `${result.mech}/dovecot`, result);
     // Postfix holds the SMTP client while it waits: the relay store is not waited for, as on the saslauthd socket.
-    if (result.kind === 'ok' && !result.stale) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
+    if (result.kind === 'ok' && !result.stale && req.clientIp !== undefined) void this.recordRelay({ service: req.service, clientIp: req.clientIp, mayRelay: result.record?.mayRelay, user: req.login });
     return dovecot.reply(l.auth.id, req.login, result, trusted);
   }
 

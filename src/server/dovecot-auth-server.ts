@@ -25,6 +25,8 @@ export interface DovecotAuthOptions extends LineListenerOptions {
   readonly mechanisms: readonly OfferedMechanism[];
   /** Checks a login and gives the encoded reply; must not throw. `gone` fires when the client leaves. */
   readonly check: (login: DovecotLogin, gone: AbortSignal, trusted: boolean, uid: number | undefined) => Promise<Buffer>;
+  /** Asked first: the reply when it needs no waiting (a cached success), else undefined and check() is called. Must not throw. */
+  readonly answerAtOnce?: (login: DovecotLogin, trusted: boolean, uid: number | undefined) => Buffer | undefined;
   readonly refused: (refusal: DovecotRefusal, trusted: boolean) => void;
 }
 
@@ -53,6 +55,16 @@ export class DovecotAuthServer extends LineListener<DovecotAuthOptions> {
     super(opts, 'dovecot auth', 'no request, or no answer to a challenge, in time');
   }
 
+  private atOnce(login: DovecotLogin, trusted: boolean, uid: number | undefined): Buffer | undefined {
+    if (!this.opts.answerAtOnce) return undefined;
+    try {
+      return this.opts.answerAtOnce(login, trusted, uid);
+    } catch (err) {
+      this.opts.log.error(`dovecot auth: request handler failed: ${String(err)}`);
+      return encodeFail(login.auth.id, { user: login.login.toString('latin1'), temp: true });
+    }
+  }
+
   protected session({ socket: s, trusted, uid, gone, send }: Connection): Session {
     const { opts } = this;
     const pending = new Map<string, Pending>();
@@ -76,6 +88,12 @@ export class DovecotAuthServer extends LineListener<DovecotAuthOptions> {
       settle();
     };
     const check = (auth: AuthCommand, login: Buffer, password: Buffer, challenge: Buffer | undefined) => {
+      const now = this.atOnce({ auth, login, password, challenge }, trusted, uid);
+      if (now) {
+        send(now);
+        settle();
+        return;
+      }
       pending.set(auth.id, { kind: 'checking' });
       this.work.begin();
       opts

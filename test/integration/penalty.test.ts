@@ -323,3 +323,52 @@ describe('the penalty on the Dovecot socket: rip counts; no-penalty from the MTA
     }
   });
 });
+
+describe('with the cache on (-c), a cached success from a penalised address still waits its penalty, on both sockets', () => {
+  const etc = users();
+  const dir = tempDir('authmux-penalty-cache-');
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startDaemon({ args: ['-a', 'shadow', '-c'], config: `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\ndovecot_socket: ${join(dir, 'auth')}\npenalty_max: 4\n` });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  test('saslauthd socket: the right password, cached from a clean address, waits at a penalised one, then answers at once again', async () => {
+    assert.equal((await login(d.socket, 'alice', 'alice-pass', '192.0.2.150')).reply, 'OK');
+    const hit = await login(d.socket, 'alice', 'alice-pass', '192.0.2.150');
+    assert.equal(hit.reply, 'OK');
+    assert.ok(hit.ms < 1500);
+    await login(d.socket, 'alice', 'guess-1', '192.0.2.151');
+    await login(d.socket, 'alice', 'guess-2', '192.0.2.151');
+    const held = await login(d.socket, 'alice', 'alice-pass', '192.0.2.151');
+    assert.equal(held.reply, 'OK');
+    assert.ok(held.ms >= 3900, `a cached success from a penalised address waited only ${held.ms} ms`);
+    assert.ok((await login(d.socket, 'alice', 'alice-pass', '192.0.2.151')).ms < 1500, 'the success cleared the address');
+  });
+
+  test('Dovecot socket: the same', async () => {
+    const c = await DovecotRawClient.open(join(dir, 'auth'));
+    const auth = async (id: number, password: string, rip: string) => {
+      const started = Date.now();
+      c.send(`AUTH\t${id}\tPLAIN\tservice=smtp\tnologin\trip=${rip}\tresp=${b64(`\0alice\0${password}`)}\n`);
+      return { line: await c.line(30_000), ms: Date.now() - started };
+    };
+    try {
+      await c.handshake();
+      c.send('VERSION\t1\t2\nCPID\t43\n');
+      assert.match((await auth(1, 'alice-pass', '192.0.2.160')).line, /^OK\t1/);
+      const hit = await auth(2, 'alice-pass', '192.0.2.160');
+      assert.match(hit.line, /^OK\t2/);
+      assert.ok(hit.ms < 1500);
+      await auth(3, 'guess-1', '192.0.2.161');
+      await auth(4, 'guess-2', '192.0.2.161');
+      const held = await auth(5, 'alice-pass', '192.0.2.161');
+      assert.match(held.line, /^OK\t5/);
+      assert.ok(held.ms >= 3900, `a cached success from a penalised rip waited only ${held.ms} ms`);
+    } finally {
+      c.close();
+    }
+  });
+});

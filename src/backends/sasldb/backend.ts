@@ -68,12 +68,20 @@ export function createSasldbBackend(path: string, defaultRealm: string): Backend
     }
     throw new TempFail(`${path} keeps being rewritten`);
   };
+  const find = (store: SasldbStore, req: LookupRequest): PasswordRecord | undefined => {
+    const { user, realm } = sasldbKey(req);
+    // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`; the record names the realm used.
+    return lookupInStore(store, user, realm === '' ? defaultRealm : realm);
+  };
   return {
     mech: 'sasldb',
     async lookup(req: LookupRequest) {
-      const { user, realm } = sasldbKey(req);
-      // An empty realm means the host's own, as saslpasswd2 stores it for `-u ''`; the record names the realm used.
-      return lookupInStore(await settled(), user, realm === '' ? defaultRealm : realm);
+      return find(await settled(), req);
+    },
+    lookupAtOnce(req: LookupRequest) {
+      const store = file.get();
+      // A file written a moment ago may be half-written: lookup() waits for it.
+      return file.quietForMs() >= SETTLE_MS ? { record: find(store, req) } : undefined;
     },
     generation: () => file.generation(),
     generationIsLocal: true,

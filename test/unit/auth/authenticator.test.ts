@@ -9,6 +9,9 @@ import type { AuthRequest, Backend, PasswordRecord } from '../../../src/auth/typ
 import { decoyOf } from '../../../src/crypt/schemes.js';
 import { TempFail } from '../../../src/errors.js';
 import { createGetpwentBackend, createShadowBackend } from '../../../src/backends/shadow.js';
+import { createSasldbBackend } from '../../../src/backends/sasldb/backend.js';
+import { saslpasswd2 } from '../../helpers/sasldb.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createVerifier, type Verifier } from '../../../src/crypt/verifier.js';
 import { EtcTree, mkpasswd, tempDir, today } from '../../helpers/fixtures.js';
 
@@ -129,6 +132,7 @@ test('a login with a challenge field asks the source once, whether the challenge
 function recordingVerifier(calls: string[], answer: boolean): Verifier {
   return {
     engine: 'libxcrypt',
+    verifyAtOnce: () => undefined,
     async verify(_pw, secret) {
       calls.push(secret);
       return answer;
@@ -257,4 +261,27 @@ test('answerAtOnce: never for a source without a local stamp (SQL asks first, LD
   logins.length = 0;
   assert.deepEqual(viaRealm.answerAtOnce(req('alice', 'pw', 'example.com')), { kind: 'ok', cached: true });
   assert.deepEqual(logins, ['files:alice@example.com'], 'the source hears of the login under the name it knows');
+});
+
+test('answerAtOnce: a clear password read from a settled sasldb2 (made by saslpasswd2), with or without a cache; never while the file was just written', async () => {
+  const file = join(tempDir(), 'sasldb2');
+  saslpasswd2(file, [{ user: 'alice', realm: 'example.com', password: Buffer.from('s3cret') }]);
+  const cache = new CredentialCache({ entries: 100, ttlMs: 3_600_000 });
+  const plain = new Authenticator({ backend: createSasldbBackend(file, 'host'), verifier, combineRealm: false });
+  const cached = new Authenticator({ backend: createSasldbBackend(file, 'host'), verifier, cache, combineRealm: false });
+  const asked = (a: Authenticator, password: string) => a.answerAtOnce(req('alice', password, 'example.com'));
+  await sleep(150);
+  const ok = asked(plain, 's3cret');
+  assert.equal(ok?.kind === 'ok' && ok.record?.user, 'alice');
+  assert.equal(asked(plain, 'S3cret'), undefined, 'a wrong password is left to authenticate(), which charges the failure');
+  assert.equal(plain.answerAtOnce(req('nobody', 's3cret', 'example.com')), undefined);
+  assert.deepEqual({ ...asked(cached, 's3cret'), record: undefined }, { kind: 'ok', cached: false, record: undefined });
+  assert.deepEqual(asked(cached, 's3cret'), { kind: 'ok', cached: true }, 'stored: the next one is a cache hit');
+  // saslpasswd2 rewrites the file in place: just after, nothing is answered at once, the cache included.
+  saslpasswd2(file, [{ user: 'alice', realm: 'example.com', password: Buffer.from('n3w') }]);
+  assert.equal(asked(plain, 'n3w'), undefined);
+  assert.equal(asked(cached, 's3cret'), undefined);
+  assert.equal((await plain.authenticate(req('alice', 'n3w', 'example.com'))).kind, 'ok', 'authenticate() waits for the file to settle');
+  assert.equal(asked(plain, 'n3w')?.kind, 'ok');
+  assert.equal(asked(cached, 's3cret'), undefined, 'the old password is not answered from the cache');
 });

@@ -40,6 +40,7 @@ class FakeSource implements Backend {
 function recordingVerifier(calls: string[]): Verifier {
   return {
     engine: 'libxcrypt',
+    verifyAtOnce: () => undefined,
     async verify(pw, secret, isPlaintext) {
       calls.push(secret);
       return isPlaintext && pw.toString('latin1') === secret;
