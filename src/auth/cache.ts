@@ -97,7 +97,7 @@ export class CredentialCache {
 
   /** A keyed digest of what the backend returned, so a stored hash or clear password is never kept as is. */
   fingerprint(data: string): string {
-    return this.tagger.tag('fingerprint', Buffer.from(data, 'latin1')).toString('base64');
+    return this.tagger.tag('fingerprint', data).toString('base64');
   }
 
   /** `lifetimeMs`: a shorter life than the cache's own for this entry; 0 stores nothing (lru-cache would read it as "no limit"). */

@@ -82,8 +82,8 @@ export class CacheTagger {
     this.outer = keyed(key, 0x5c, this.w);
   }
 
-  /** HMAC-SHA256(key, latin1(text) || NUL || bytes), as a new Buffer. */
-  tag(text: string, bytes: Uint8Array): Buffer {
+  /** HMAC-SHA256(key, latin1(text) || NUL || bytes), as a new Buffer; `bytes` may be a string, taken as latin1. */
+  tag(text: string, bytes: Uint8Array | string): Buffer {
     this.compute(text, bytes);
     return Buffer.from(this.out);
   }
@@ -97,15 +97,19 @@ export class CacheTagger {
     return diff === 0;
   }
 
-  private compute(text: string, bytes: Uint8Array): void {
+  private compute(text: string, bytes: Uint8Array | string): void {
     const length = text.length + 1 + bytes.length;
     // Message, 0x80, zeros, and the 64-bit length in bits of key block and message.
     const padded = Math.ceil((length + 9) / BLOCK) * BLOCK;
-    if (padded > this.buf.length) this.buf = new Uint8Array(padded * 2);
+    if (padded > this.buf.length) {
+      this.buf.fill(0);
+      this.buf = new Uint8Array(padded * 2);
+    }
     const m = this.buf;
     for (let i = 0; i < text.length; i++) m[i] = text.charCodeAt(i) & 0xff;
     m[text.length] = 0;
-    m.set(bytes, text.length + 1);
+    if (typeof bytes === 'string') for (let i = 0; i < bytes.length; i++) m[text.length + 1 + i] = bytes.charCodeAt(i) & 0xff;
+    else m.set(bytes, text.length + 1);
     m[length] = 0x80;
     m.fill(0, length + 1, padded - 4);
     writeBitLength(m, padded - 4, BLOCK + length);
@@ -121,6 +125,10 @@ export class CacheTagger {
     st.set(this.outer);
     compress(st, o, 0, this.w);
     for (let i = 0; i < 8; i++) writeWord(this.out, i * 4, st[i]!);
+    // The scratch held the password (or a stored secret): nothing of it stays for a core dump to show.
+    m.fill(0, 0, padded);
+    o.fill(0);
+    this.w.fill(0);
   }
 }
 

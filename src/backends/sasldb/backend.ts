@@ -80,8 +80,10 @@ export function createSasldbBackend(path: string, defaultRealm: string): Backend
     },
     lookupAtOnce(req: LookupRequest) {
       const store = file.get();
-      // A file written a moment ago may be half-written: lookup() waits for it.
-      return file.quietForMs() >= SETTLE_MS ? { record: find(store, req) } : undefined;
+      if (file.quietForMs() >= SETTLE_MS) return { record: find(store, req) };
+      // A file written a moment ago may be half-written: not kept, and lookup() waits for it (as settled() does).
+      file.forget();
+      return undefined;
     },
     generation: () => file.generation(),
     generationIsLocal: true,

@@ -41,3 +41,18 @@ test('two taggers with different keys give different tags; a key over one block 
   assert.notDeepEqual(a.tag('x', Buffer.from('y')), b.tag('x', Buffer.from('y')));
   assert.throws(() => new CacheTagger(randomBytes(65)), RangeError);
 });
+
+test('nothing of the password or of a stored secret stays in the scratch after a tag, however long the message was', () => {
+  const tagger = new CacheTagger(randomBytes(32));
+  const scratch = () => Buffer.from((tagger as unknown as { buf: Uint8Array }).buf);
+  tagger.tag('\0alice\0\0imap', Buffer.from('p'.repeat(500)));
+  assert.equal(scratch().includes('ppp'), false);
+  tagger.tag('\0alice\0\0imap', Buffer.from('short-pass'));
+  assert.equal(scratch().includes('short-pass'), false);
+  tagger.tag('fingerprint', '{PLAIN}sql-clear-password\0true\u000020430');
+  assert.equal(scratch().includes('sql-clear-password'), false);
+  assert.ok(scratch().every((b) => b === 0));
+  // A string is read as latin1, as Buffer.from(..., 'latin1') would give it.
+  const text = 'caf\u00e9\u00ff\u0100';
+  assert.deepEqual(tagger.tag('x', text), tagger.tag('x', Buffer.from(text, 'latin1')));
+});
