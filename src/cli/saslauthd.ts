@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { FirstProcessLink } from '../server/first-process-link.js';
 import { SERVING_PROCESS_VAR } from '../server/serving-messages.js';
 import { isDetachedChild, reportToParent, runDetached, servingCommand } from './daemonize.js';
+import { hashPoolThreads } from './hash-pool.js';
 
 const USAGE = `usage: authmux saslauthd [options]
   -a mech[,mech...]
@@ -102,9 +103,9 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   const child = isDetachedChild(process.env);
   if (!config.foreground && !child) return runDetached();
 
-  // libxcrypt hashes run on libuv's pool, so its size is -n; the daemon does no other pool work
+  // libxcrypt hashes run on libuv's pool, sized -n; the daemon does no other pool work
   // (file reads are synchronous and small), so nothing else queues behind a slow hash.
-  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, config.cryptConcurrency));
+  const hashPool = hashPoolThreads(config.cryptConcurrency);
 
   let log: SwitchableLogger;
   try {
@@ -127,7 +128,9 @@ export async function saslauthdMain(argv: readonly string[]): Promise<number> {
   for (const [sig, h] of holders) process.on(sig, h);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(config, log, { kind: 'first', command: servingCommand(process.env) });
+    // Each serving process's pool is its share of -n.
+    const command = servingCommand({ ...process.env, UV_THREADPOOL_SIZE: String(config.cryptConcurrency) });
+    daemon = await Daemon.start(config, log, { kind: 'first', command }, hashPool);
   } catch (err) {
     const msg = why(err);
     log.error(`cannot start: ${msg}`);
@@ -203,14 +206,14 @@ async function servingMain(argv: readonly string[]): Promise<number> {
     link.failed(inv instanceof Error ? inv.message : 'no daemon to run');
     return 1;
   }
-  process.env['UV_THREADPOOL_SIZE'] = String(Math.min(1024, inv.config.cryptConcurrency));
+  const hashPool = hashPoolThreads(inv.config.cryptConcurrency);
   const log = new SwitchableLogger(logFor(inv.config));
   let stopAsked: ((why: string) => void) | undefined;
   const early = (why: string) => (stopAsked ? stopAsked(why) : process.exit(0));
   process.on('SIGTERM', () => early('SIGTERM'));
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(inv.config, log, { kind: 'serving', link });
+    daemon = await Daemon.start(inv.config, log, { kind: 'serving', link }, hashPool);
   } catch (err) {
     link.failed(why(err));
     log.close();

@@ -28,6 +28,12 @@ export interface Verifier {
 export interface VerifierOptions {
   readonly engine: CryptEngine;
   readonly concurrency: number;
+  /**
+   * The threads of libuv's pool, where libxcrypt's hashes run, when known.
+   * More than `concurrency` (the first of several serving processes keeps
+   * the whole -n pool): no more than `concurrency` are handed to it.
+   */
+  readonly poolThreads?: number;
   /** Told once which engine was chosen and why. */
   readonly onChoice?: (engine: 'libxcrypt' | 'js', why: string) => void;
 }
@@ -52,7 +58,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   opts.onChoice?.(engine, why);
   // Twice -n handed down: libuv's pool (sized -n) then always has the next hash at hand and never
   // waits for a busy event loop to pass one on; everything beyond waits here, where it can be dropped.
-  const queue = new VerifyQueue(Math.max(1, Math.min(2 * opts.concurrency, MAX_IN_FLIGHT)));
+  // A pool larger than -n would run them all at once: it is handed -n.
+  const larger = opts.poolThreads !== undefined && opts.poolThreads > opts.concurrency;
+  const queue = new VerifyQueue(Math.max(1, Math.min(larger ? opts.concurrency : 2 * opts.concurrency, MAX_IN_FLIGHT)));
 
   const atOnce = (password: Buffer, stored: StoredSecret): boolean | undefined => {
     if (stored.kind === 'plain') return equalSecrets(password, stored.value);

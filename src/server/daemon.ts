@@ -209,8 +209,10 @@ export class Daemon {
       : undefined;
   }
 
-  static async start(config: Config, log: Logger, role: DaemonRole = { kind: 'first' }): Promise<Daemon> {
-    if (role.kind === 'serving') return Daemon.startServing(config, log, role.link);
+  /** `hashPool`: the threads of libuv's pool this process has (cli/hash-pool.ts); -n's share when not told. */
+  static async start(config: Config, log: Logger, role: DaemonRole = { kind: 'first' }, hashPool = config.cryptConcurrency): Promise<Daemon> {
+    if (hashPool < config.cryptConcurrency) log.warn(`-n asks for ${config.cryptConcurrency} hashes at once, but the thread pool has ${hashPool} (UV_THREADPOOL_SIZE in the environment)`);
+    if (role.kind === 'serving') return Daemon.startServing(config, log, role.link, hashPool);
     for (const w of config.warnings) log.warn(w);
     ensureRunDir(config.runDir);
     adoptActivatedSockets(config, log);
@@ -218,6 +220,7 @@ export class Daemon {
     const verifier = createVerifier({
       engine: config.cryptEngine,
       concurrency: config.cryptConcurrency,
+      poolThreads: hashPool,
       onChoice: (engine, why) => (engine === 'js' ? log.warn(`hash verification: pure-JS fallback (${why})`) : log.info(`hash verification: libxcrypt (${why})`)),
     });
     // The cache changes with each reload: the gauge asks whichever chain serves at the scrape.
@@ -288,8 +291,8 @@ export class Daemon {
    * cache of its own, on the first's saslauthd socket. Its failure counts
    * and relay grants go to the first, which tells the others.
    */
-  private static async startServing(config: Config, log: Logger, link: FirstProcessLink): Promise<Daemon> {
-    const verifier = createVerifier({ engine: config.cryptEngine, concurrency: config.cryptConcurrency, onChoice: () => undefined });
+  private static async startServing(config: Config, log: Logger, link: FirstProcessLink, hashPool: number): Promise<Daemon> {
+    const verifier = createVerifier({ engine: config.cryptEngine, concurrency: config.cryptConcurrency, poolThreads: hashPool, onChoice: () => undefined });
     let daemon: Daemon | undefined;
     const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
     const auth = await buildChain(config, verifier, log);
