@@ -211,7 +211,11 @@ export class Daemon {
 
   /** `hashPool`: the threads of libuv's pool this process has (cli/hash-pool.ts); -n's share when not told. */
   static async start(config: Config, log: Logger, role: DaemonRole = { kind: 'first' }, hashPool = config.cryptConcurrency): Promise<Daemon> {
-    if (hashPool < config.cryptConcurrency) log.warn(`-n asks for ${config.cryptConcurrency} hashes at once, but the thread pool has ${hashPool} (UV_THREADPOOL_SIZE in the environment)`);
+    // A serving process's pool is its share, the first's the whole -n (handed only its share): anything else was set outside.
+    const expected = role.kind === 'serving' ? config.cryptConcurrency : config.cryptConcurrency * config.serveProcesses;
+    if (hashPool < config.cryptConcurrency || hashPool > Math.max(expected, config.cryptConcurrency)) {
+      log.warn(`-n gives this process ${config.cryptConcurrency} hashes at once, but its thread pool has ${hashPool} threads (UV_THREADPOOL_SIZE in the environment)`);
+    }
     if (role.kind === 'serving') return Daemon.startServing(config, log, role.link, hashPool);
     for (const w of config.warnings) log.warn(w);
     ensureRunDir(config.runDir);

@@ -34,12 +34,24 @@ test('-n sizes the thread pool the hashes run on (libuv fixes it before the modu
     await two.stop();
     await nine.stop();
   }
-  const shared = await startDaemon({ args: ['-a', 'shadow', '-n', '6'], config: `${config}serve_processes: 2\n` });
+  // The last -n counts, as getopt reads it; an inherited UV_THREADPOOL_SIZE, odd or not, does not override -n.
+  const again = await startDaemon({ args: ['-a', 'shadow', '-n', '9', '-n', '2'], config });
+  const odd = await startDaemon({ args: ['-a', 'shadow', '-n', '9'], config, env: { UV_THREADPOOL_SIZE: '-1' } });
+  const small = await startDaemon({ args: ['-a', 'shadow', '-n', '2'], config, env: { UV_THREADPOOL_SIZE: '' } });
+  try {
+    for (const d of [again, odd, small]) await loginOk(d);
+    assert.equal(threads(odd.proc.pid!) - threads(again.proc.pid!), 7, 'UV_THREADPOOL_SIZE=-1 is a 1024-thread pool to libuv');
+    assert.equal(threads(small.proc.pid!), threads(again.proc.pid!));
+  } finally {
+    for (const d of [again, odd, small]) await d.stop();
+  }
+  const shared = await startDaemon({ args: ['-a', 'shadow', '-n', '6'], config: `${config}serve_processes: 2\n`, env: { UV_THREADPOOL_SIZE: '3' } });
   try {
     await loginOk(shared);
     const [serving] = children(shared.proc.pid!);
     const env = readFileSync(`/proc/${serving}/environ`, 'latin1').split('\0');
     assert.ok(env.includes('UV_THREADPOOL_SIZE=3'), 'half of -n 6');
+    assert.equal(threads(shared.proc.pid!) - threads(serving!), 3, 'the first has the whole -n 6 (the inherited 3 notwithstanding), its serving process half');
   } finally {
     await shared.stop();
   }

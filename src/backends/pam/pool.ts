@@ -57,7 +57,8 @@ class Worker {
     this.child = spawn(command.file, command.args, {
       // stdout is not the channel: a module that prints must not corrupt the answers.
       stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
-      env: { ...process.env, [CHILD_ROLE_VAR]: PAM_WORKER_ROLE },
+      // Its PAM calls are synchronous: none of the daemon's hash threads (up to -n) are wanted there.
+      env: { ...process.env, [CHILD_ROLE_VAR]: PAM_WORKER_ROLE, UV_THREADPOOL_SIZE: '1' },
     });
     this.channel = this.child.stdio[WORKER_FD] as Socket;
     createInterface({ input: this.channel, crlfDelay: Infinity }).on('line', (line) => this.answered(line));

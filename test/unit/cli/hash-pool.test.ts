@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashPoolThreads } from '../../../src/cli/hash-pool.js';
+import { hashPoolThreads, libuvPoolSize } from '../../../src/cli/hash-pool.js';
 
-test('the pool size already in the environment stands; without one, -n is set there and returned', () => {
+test('without a size in the environment, -n is set there and returned; a size there is the pool this process has', () => {
   const env: NodeJS.ProcessEnv = {};
   assert.equal(hashPoolThreads(7, env), 7);
   assert.equal(env['UV_THREADPOOL_SIZE'], '7');
-  assert.equal(hashPoolThreads(3, { UV_THREADPOOL_SIZE: '12' }), 12, 'set before start (bin/authmux, a serving process): the pool this process has');
-  assert.equal(hashPoolThreads(3, { UV_THREADPOOL_SIZE: '5000' }), 1024, "libuv's own ceiling");
-  const bad: NodeJS.ProcessEnv = { UV_THREADPOOL_SIZE: 'lots' };
-  assert.equal(hashPoolThreads(4, bad), 4);
-  assert.equal(bad['UV_THREADPOOL_SIZE'], '4');
+  assert.equal(hashPoolThreads(3, { UV_THREADPOOL_SIZE: '12' }), 12);
   assert.equal(hashPoolThreads(0, {}), 1);
+});
+
+test("an odd value is read as libuv reads it (atoi into an unsigned int, 0 as 1, at most 1024), so the warning names the pool there is", () => {
+  assert.equal(libuvPoolSize('5000'), 1024);
+  assert.equal(libuvPoolSize('-1'), 1024);
+  assert.equal(libuvPoolSize('abc'), 1);
+  assert.equal(libuvPoolSize(''), 1);
+  assert.equal(libuvPoolSize('0'), 1);
+  assert.equal(libuvPoolSize('2x'), 2);
+  assert.equal(libuvPoolSize('8.9'), 8);
+  assert.equal(libuvPoolSize(' 6'), 6);
 });
