@@ -144,10 +144,9 @@ export class Authenticator {
     if (!record || isLocked(record.secret, record.secretIsPlaintext)) return undefined;
     this.decoy.learn(record);
     if (this.verifier.verifyAtOnce(req.password, record.secret, record.secretIsPlaintext) !== true) return undefined;
-    const today = Math.floor(nowMs / DAY_MS);
-    if (record.policy?.(today)) return undefined;
-    this.cache?.store(req.login, req.realm, req.service, req.password, generation);
-    return { kind: 'ok', record, cached: false };
+    // As stamped() concludes: the account's policy, then the entry stored. A refusal is for authenticate() to give.
+    const result = this.conclude(req, record, true, Math.floor(nowMs / DAY_MS), generation, false);
+    return result.kind === 'ok' ? result : undefined;
   }
 
   /**

@@ -11,8 +11,8 @@ import { TempFail } from '../errors.js';
 export class WatchedFile<T> {
   private signature: string | undefined;
   private value: T | undefined;
-  private mtimeMs = 0;
-  private lastStat = { dev: -1, ino: -1, size: -1, mtimeMs: -1, ctimeMs: -1, text: '' };
+  /** The last stat's fields and the signature made of them. */
+  private lastStat = { dev: -1, ino: -1, size: -1, mtimeMs: 0, ctimeMs: -1, text: '' };
 
   constructor(
     readonly path: string,
@@ -25,7 +25,7 @@ export class WatchedFile<T> {
    * trusted once it has been quiet for a moment: see the sasldb backend.
    */
   quietForMs(now = Date.now()): number {
-    return now - this.mtimeMs;
+    return now - this.lastStat.mtimeMs;
   }
 
   /** Identifies the file's current content; changes whenever the file is replaced or written. */
@@ -69,7 +69,6 @@ export class WatchedFile<T> {
       // Milliseconds as doubles keep a fraction down to a fraction of a microsecond; the BigInt
       // nanoseconds would cost ten BigInt-to-string conversions a login for nothing more.
       const s = statSync(this.path);
-      this.mtimeMs = s.mtimeMs;
       const last = this.lastStat;
       // Unchanged (nearly always): the text made last time, not five number conversions a login.
       if (s.ino === last.ino && s.mtimeMs === last.mtimeMs && s.ctimeMs === last.ctimeMs && s.size === last.size && s.dev === last.dev) return last.text;
