@@ -54,13 +54,17 @@ if (ceilings.length > 0) {
     }
   }
 }
+const mb = (kb) => `${(Number(kb) / 1024).toFixed(1)} MB`;
 if (rss) {
-  const m = /requests=(\d+) kb=(\d+) hwm_kb=(\d+)/.exec(rss);
-  if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB (peak ${(Number(m[3]) / 1024).toFixed(1)} MB).`);
+  const m = /requests=(\d+) rss_kb=(\d+) pss_kb=(\d+) union_kb=(\d+) hwm_kb=(\d+)/.exec(rss);
+  if (m) out.push('', `Authmux RSS after ${Number(m[1]).toLocaleString('en')} cached requests: ${mb(m[2])} (peak ${mb(m[5])}).`);
 }
 if (rss2) {
-  const m = /requests=(\d+) kb=(\d+)/.exec(rss2);
-  if (m) out.push('', `With serve_processes: 2, both processes together after ${Number(m[1]).toLocaleString('en')} more cached requests: ${(Number(m[2]) / 1024).toFixed(1)} MB.`);
+  const m = /requests=(\d+) rss_kb=(\d+) pss_kb=(\d+) union_kb=(\d+)/.exec(rss2);
+  if (m) {
+    out.push('', `With serve_processes: 2, both processes together after ${Number(m[1]).toLocaleString('en')} more cached requests: ${mb(m[4])} resident, each page counted once`);
+    out.push(`(bench/resident.mjs); their RSS summed, counting node's shared code in each, ${mb(m[2])}; PSS summed ${mb(m[3])}.`);
+  }
 }
 if (startup) {
   const m = /ms=(\d+) all=(.*)$/.exec(startup);

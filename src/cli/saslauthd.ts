@@ -8,6 +8,7 @@ import { FirstProcessLink } from '../server/first-process-link.js';
 import { SERVING_PROCESS_VAR } from '../server/serving-messages.js';
 import { isDetachedChild, reportToParent, runDetached, servingCommand } from './daemonize.js';
 import { hashPoolThreads } from './hash-pool.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 const USAGE = `usage: authmux saslauthd [options]
   -a mech[,mech...]
@@ -79,6 +80,7 @@ async function stopDaemon(daemon: Daemon, log: Logger, stopped: () => void = () 
 }
 
 export async function saslauthdMain(argv: readonly string[]): Promise<number> {
+  limitHeapGrowth();
   if (process.env[SERVING_PROCESS_VAR] !== undefined) return servingMain(argv);
   let inv;
   try {
