@@ -5,7 +5,7 @@ import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
 import { parseLocalPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalty.js';
 import type { AuthRequest } from '../auth/types.js';
-import { sharedPenaltyFor, type SharedPenalty } from '../auth/shared-penalty.js';
+import type { SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { gateFor, newPenaltyTable, type GateOutcome, type PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
@@ -121,6 +121,13 @@ function peerCredentials(log: Logger): PeerUid | undefined {
   }
 }
 
+/** penalty_store: redis. ioredis, some 20 MB of each process's memory, is loaded only then. */
+async function sharedPenaltyIfAny(config: Config, log: Logger): Promise<SharedPenalty | undefined> {
+  if (!config.penalty.enabled || !config.penalty.shared) return undefined;
+  const redisAway = new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000);
+  return (await import('../auth/shared-penalty.js')).sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
+}
+
 export class Daemon {
   private config: Config;
   private auth: AuthChain;
@@ -149,11 +156,11 @@ export class Daemon {
     private readonly metrics: Metrics | undefined,
     private readonly link: FirstProcessLink | undefined,
     penaltyKey: Buffer | undefined,
+    sharedPenalty: SharedPenalty | undefined,
   ) {
     this.config = config;
     this.penalties = newPenaltyTable(config, penaltyKey);
-    const redisAway = new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000);
-    this.sharedPenalty = sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
+    this.sharedPenalty = sharedPenalty;
     this.gate = gateFor(config, this.penalties, this.sharedPenalty);
     const first = link === undefined;
     this.socketmap = first && relay && config.relay.socketmap
@@ -236,7 +243,7 @@ export class Daemon {
     const peerUid = peerCredentials(log);
     const others = config.serveProcesses - 1;
     const penaltyKey = others > 0 ? randomBytes(32) : undefined;
-    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log, peerUid), metrics, undefined, penaltyKey);
+    const d = new Daemon(config, log, verifier, auth, relay, connectionLimits(config, log, peerUid), metrics, undefined, penaltyKey, await sharedPenaltyIfAny(config, log));
     daemon = d;
     for (const ready of d.auth.check()) log.info(ready);
     await d.server.listen();
@@ -300,7 +307,7 @@ export class Daemon {
     let daemon: Daemon | undefined;
     const metrics = config.metricsListen ? new (await import('./metrics.js')).Metrics({ cacheEntries: () => daemon?.auth.cacheEntries ?? 0 }) : undefined;
     const auth = await buildChain(config, verifier, log);
-    const d = new Daemon(config, log, verifier, auth, undefined, connectionLimits(config, log, peerCredentials(log)), metrics, link, link.penaltyKey);
+    const d = new Daemon(config, log, verifier, auth, undefined, connectionLimits(config, log, peerCredentials(log)), metrics, link, link.penaltyKey, await sharedPenaltyIfAny(config, log));
     daemon = d;
     d.auth.check();
     d.penalties.onChange = (e) => link.penalty(e);
