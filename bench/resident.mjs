@@ -2,8 +2,9 @@
 // (a page two processes share, such as node's own code, counted in each), the
 // sum of their PSS (a shared page split between all its sharers, including
 // processes outside the group), and the union (each physical page any of them
-// holds counted once: what stopping the group would give back, less the page
-// cache). The union reads page frame numbers from /proc/PID/pagemap: root only.
+// holds counted once, node's code included, which stays in the page cache
+// after they stop). The union reads page frame numbers from
+// /proc/PID/pagemap: root only.
 //
 //   node bench/resident.mjs PID [PID...]
 //   -> rss_kb=... pss_kb=... union_kb=...
@@ -36,7 +37,8 @@ function collectFrames(pid, frames) {
       const pages = Number((end - start) / BigInt(PAGE));
       const buf = Buffer.alloc(pages * 8);
       const got = readSync(fd, buf, 0, buf.length, Number((start / BigInt(PAGE)) * 8n));
-      for (let at = 0; at + 8 <= got; at += 8) {
+      if (got !== buf.length) throw new Error(`pid ${pid}: pagemap gave ${got} of ${buf.length} bytes for ${range}`);
+      for (let at = 0; at < got; at += 8) {
         const entry = buf.readBigUInt64LE(at);
         if ((entry & PRESENT) === 0n) continue;
         const pfn = entry & PFN_MASK;

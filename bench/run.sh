@@ -73,12 +73,15 @@ echo "STARTUP ms=$(printf '%s\n' "${startup[@]}" | sort -n | sed -n 3p) all=${st
 # Memory after many requests: cache hits are the cheapest, so the most requests per second.
 "$W/saslbench" -q -s "$W/run-authmux-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss | tee -a "$RAW"
 am_pid=${pids[3]}
-echo "RSS requests=$RSS_REQUESTS $(node bench/resident.mjs "$am_pid") hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$am_pid/status)" | tee -a "$RAW"
+# Measured into a variable first, so that a failure stops the script (set -e) instead of leaving the line empty.
+mem=$(node bench/resident.mjs "$am_pid")
+echo "RSS requests=$RSS_REQUESTS $mem hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$am_pid/status)" | tee -a "$RAW"
 # serve_processes: 2: the first and its serving process together.
 "$W/saslbench" -q -s "$W/run-authmux2-cache/mux" -u "$W/users-sha512.txt" -c 8 -n "$RSS_REQUESTS" -L rss2 | tee -a "$RAW"
 am2=${pids[5]}
 # Summed RSS counts node's own code (~44 MB a process) once per process; the union counts each page once.
-echo "RSS2 requests=$RSS_REQUESTS $(node bench/resident.mjs "$am2" $(pgrep -P "$am2"))" | tee -a "$RAW"
+mem=$(node bench/resident.mjs "$am2" $(pgrep -P "$am2"))
+echo "RSS2 requests=$RSS_REQUESTS $mem" | tee -a "$RAW"
 
 node bench/summarize.mjs "$RAW" > bench/results.md
 cat bench/results.md

@@ -538,6 +538,7 @@ export class Daemon {
     if (JSON.stringify(next.metricsListen) !== JSON.stringify(this.config.metricsListen)) this.log.warn('metrics_listen changes only with a restart');
     if (limitKeys(next) !== limitKeys(this.config)) this.log.warn('max_connections, max_connections_per_user, trusted_users, request_timeout and idle_timeout change only with a restart');
     if (next.serveProcesses !== this.config.serveProcesses) this.log.warn('serve_processes changes only with a restart');
+    if (JSON.stringify(next.penalty.shared) !== JSON.stringify(this.config.penalty.shared)) this.log.warn('penalty_store and penalty_redis_prefix change only with a restart');
     for (const w of next.warnings) this.log.warn(w);
     const old = this.auth;
     const fresh = await buildChain({ ...next, cryptEngine: this.config.cryptEngine }, this.verifier, this.log);
@@ -550,7 +551,6 @@ export class Daemon {
     }
     this.auth = fresh;
     this.config = { ...next, socketPath: this.config.socketPath, runDir: this.config.runDir, pidFile: this.config.pidFile };
-    if (JSON.stringify(next.penalty.shared) !== JSON.stringify(this.config.penalty.shared)) this.log.warn('penalty_store and penalty_redis_prefix change only with a restart');
     this.gate = gateFor(next, this.penalties, this.sharedPenalty);
     old.flushCache();
     void old.close().catch((err: Error) => this.log.warn(`closing the previous sources: ${err.message}`));

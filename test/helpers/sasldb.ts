@@ -24,6 +24,19 @@ export function saslpasswd2Bulk(file: string, users: readonly SasldbUser[]): voi
   execFileSync('bash', ['-c', 'while read -r u r p; do printf %s "$p" | saslpasswd2 -p -f "$1" -c -u "$r" "$u" || exit 1; done < "$2"', 'bulk', file, list]);
 }
 
+/**
+ * Puts users into a sasldb2 with the real db5.3_load, key for key what
+ * saslpasswd2 puts ("user\0realm\0userPassword" -> the password, into a
+ * Berkeley DB hash), in one process instead of one a user: the same pages
+ * and splits, built in a second where 20,000 saslpasswd2 runs took minutes.
+ */
+export function dbLoadSasldb(file: string, users: readonly SasldbUser[]): void {
+  // db_load's text form: printable bytes as they are, any other (and the backslash) as \xx.
+  const text = (b: Buffer) => [...b].map((c) => (c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\${c.toString(16).padStart(2, '0')}`)).join('');
+  const lines = users.flatMap((u) => [text(Buffer.from(`${u.user}\0${u.realm}\0userPassword`, 'latin1')), text(u.password)]);
+  execFileSync('db5.3_load', ['-T', '-t', 'hash', file], { input: lines.join('\n') + '\n' });
+}
+
 export function saslpasswd2Delete(file: string, user: string, realm: string): void {
   execFileSync('saslpasswd2', ['-f', file, '-d', '-u', realm, user]);
 }

@@ -20,7 +20,8 @@ async function packagesLoaded(config: string): Promise<string[]> {
   writeFileSync(probe, PROBE);
   const d = await startDaemon({ args: ['-a', 'shadow'], config, env: { NODE_OPTIONS: `--import=${probe}`, AUTHMUX_TEST_LOADED: out } });
   assert.equal(await d.stop(), 0);
-  return readFileSync(out, 'utf8').split('\n').map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1]).filter((p): p is string => p !== undefined);
+  // The innermost node_modules names the package a file belongs to.
+  return readFileSync(out, 'utf8').split('\n').map((p) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1]).filter((p): p is string => p !== undefined);
 }
 
 test('ioredis is loaded only when Redis is configured (penalty_store: redis)', async () => {

@@ -214,6 +214,39 @@ describe('penalty_store: redis, two daemons on one Redis', () => {
     assert.ok((await login(a.socket, 'alice', 'x', '192.0.2.77')).ms < 1500, 'the success at one cleared it for both');
   });
 
+  test('with serve_processes: 2 each process asks the fleet\'s count and adds to it; a reload that changes penalty_store says it needs a restart', async () => {
+    const [a] = daemons as [RunningDaemon, RunningDaemon];
+    const keys = `passwd_file: ${etc.passwd}\nshadow_file: ${etc.shadow}\npenalty_store: redis\nrelay_redis: redis://127.0.0.1:${port}/0\npenalty_max: 4\n`;
+    const two = await startDaemon({ args: ['-a', 'shadow'], config: `${keys}serve_processes: 2\n` });
+    try {
+      await two.waitForLog(/serving processes: \d+ accept on/);
+      const pids = [two.proc.pid!, Number(/serving processes: (\d+) accept on/.exec(two.logs())![1])];
+      // Which process takes a connection is the kernel's choice: the other is stopped meanwhile.
+      const through = async <T>(pid: number, fn: () => Promise<T>): Promise<T> => {
+        const paused = pids.find((p) => p !== pid)!;
+        process.kill(paused, 'SIGSTOP');
+        try {
+          return await fn();
+        } finally {
+          process.kill(paused, 'SIGCONT');
+        }
+      };
+      for (const [i, pid] of pids.entries()) {
+        const ip = `192.0.2.${130 + i}`;
+        await login(a.socket, 'alice', `sp-${i}-1`, ip);
+        const held = await through(pid, () => login(two.socket, 'alice', `sp-${i}-2`, ip));
+        assert.ok(held.ms >= 1900, `process ${pid} did not ask the fleet's count: held ${held.ms} ms`);
+        const atA = await login(a.socket, 'alice', `sp-${i}-3`, ip);
+        assert.ok(atA.ms >= 3900, `process ${pid}'s failure did not reach the fleet's count: held ${atA.ms} ms at the other daemon`);
+      }
+      writeFileSync(two.configFile, `${keys.replace('penalty_store: redis\n', '')}serve_processes: 2\n`);
+      process.kill(two.proc.pid!, 'SIGHUP');
+      await two.waitForLog(/penalty_store and penalty_redis_prefix change only with a restart/);
+    } finally {
+      await two.stop();
+    }
+  });
+
   test('checkpassword without a daemon (one process a login) is held back by the fleet\'s count, and adds to it', async () => {
     const [a] = daemons as [RunningDaemon, RunningDaemon];
     const ip = '192.0.2.99';

@@ -7,7 +7,7 @@ import { encodeRequest } from '../../src/protocol/saslauthd.js';
 import { BIN, run, startDaemon, testsaslauthd, type RunningDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { rawExchange, replyString } from '../helpers/raw-client.js';
-import { saslpasswd2, saslpasswd2Bulk, saslpasswd2Delete } from '../helpers/sasldb.js';
+import { dbLoadSasldb, dumpPairs, saslpasswd2, saslpasswd2Bulk, saslpasswd2Delete } from '../helpers/sasldb.js';
 
 const pw = (s: string) => Buffer.from(s, 'utf8');
 
@@ -208,10 +208,17 @@ describe('authmux sasldb', () => {
 });
 
 describe('a large sasldb2', () => {
-  test('20,000 users made by saslpasswd2: every sampled user answers', async () => {
+  test('20,000 users, the last 500 added by saslpasswd2 to 19,500 put by db5.3_load: every sampled user answers', async () => {
     const file = join(tempDir(), 'sasldb2');
     const users = Array.from({ length: 20_000 }, (_, i) => ({ user: `u${i}`, realm: `r${i % 5}.test`, password: pw(`p${i}x${(i * 7919) % 10007}`) }));
-    saslpasswd2Bulk(file, users);
+    // db5.3_load puts, key for key, what saslpasswd2 puts: the same pairs for a sample made both ways.
+    const byTool = join(tempDir(), 'sasldb2');
+    const byLoad = join(tempDir(), 'sasldb2');
+    saslpasswd2Bulk(byTool, users.slice(0, 40));
+    dbLoadSasldb(byLoad, users.slice(0, 40));
+    assert.deepEqual(dumpPairs(byLoad), dumpPairs(byTool));
+    dbLoadSasldb(file, users.slice(0, 19_500));
+    saslpasswd2Bulk(file, users.slice(19_500));
     const d = await startDaemon({ args: ['-a', 'sasldb'], config: `sasldb_path: ${file}\n` });
     try {
       for (let i = 0; i < 20_000; i += 97) {
