@@ -39,18 +39,16 @@ export function createPgsqlAdapter(s: PoolSettings): SqlDriverAdapter {
   });
   // An idle client cut by the server (pg_terminate_backend, restart) reports here, not to a request.
   pool.on('error', (err) => s.onIdleError(err.message));
-  const guarded = new WeakSet<pg.PoolClient>();
+  // A client cut while checked out emits 'error' besides failing its query; unheard, that would end the
+  // process. Heard from the moment the pool has it: a backend terminated right after it became ready
+  // sends both in one read, so the error comes before the request that was handed the client resumes.
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   return {
     dialect: 'pgsql',
     async run(sql, params, timeoutMs) {
       const started = Date.now();
       const client = await withDeadline(pool.connect(), timeoutMs, 'connecting to PostgreSQL', (late) => late.release());
-      if (!guarded.has(client)) {
-        // A client cut while checked out emits 'error' besides failing its query; unheard, that would end the process.
-        client.on('error', () => undefined);
-        guarded.add(client);
-      }
       let failure: Error | undefined;
       const values = params as (string | number)[];
       try {

@@ -40,8 +40,9 @@ async function load(socket: string, probes: readonly Probe[], width: number, sto
       try {
         reply = await askSaslauthd(socket, [p.login, p.password, 'imap', ''], 15_000);
       } catch (err) {
+        // A daemon that is gone fails every request at once: this client stops rather than spin.
         t.errors.push((err as Error).message);
-        continue;
+        return;
       }
       t.slowestMs = Math.max(t.slowestMs, Date.now() - started);
       const key = `${p.expect}:${reply}`;
