@@ -1,6 +1,5 @@
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
-import type { RedisTarget } from '../config/redis-target.js';
 import { PENALTY_FORGET_MS } from './penalty-gate.js';
 
 /** A penalty lookup waits no longer than this for Redis; then the local count alone decides. */
@@ -16,19 +15,12 @@ const TIMEOUT_MS = 100;
  * refused or held back because Redis is away.
  */
 export class SharedPenalty {
-  private readonly client: Redis | Cluster;
-
   constructor(
-    target: RedisTarget,
+    private readonly client: Redis | Cluster,
     private readonly prefix: string,
     private readonly forgetAfterS: number,
     private readonly onError: (err: Error) => void,
   ) {
-    const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: TIMEOUT_MS, lazyConnect: false };
-    this.client =
-      target.kind === 'cluster'
-        ? new Cluster(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
-        : new Redis(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
     this.client.on('error', () => undefined);
   }
 
@@ -92,11 +84,19 @@ export class SharedPenalty {
 
 /**
  * penalty_store: redis, when the penalty is on and the store chosen; `onError`
- * hears of Redis going away. This module loads ioredis (and with it a module
- * that opens stderr as a stream, making a shared pipe non-blocking): the
- * checkpassword program imports it only when the store is Redis.
+ * hears of Redis going away. ioredis is loaded only then: it is some 20 MB of
+ * each process's memory, and it loads a module that opens stderr as a stream,
+ * making a pipe the checkpassword program shares non-blocking.
  */
-export function sharedPenaltyFor(config: Config, onError: (err: Error) => void): SharedPenalty | undefined {
+export async function sharedPenaltyFor(config: Config, onError: (err: Error) => void): Promise<SharedPenalty | undefined> {
   const shared = config.penalty.shared;
-  return config.penalty.enabled && shared ? new SharedPenalty(shared.target, shared.prefix, PENALTY_FORGET_MS / 1000, onError) : undefined;
+  if (!config.penalty.enabled || !shared) return undefined;
+  const { Cluster, Redis } = await import('ioredis');
+  const target = shared.target;
+  const common = { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000, commandTimeout: TIMEOUT_MS, lazyConnect: false };
+  const client =
+    target.kind === 'cluster'
+      ? new Cluster(target.nodes.map((n) => ({ ...n })), { enableOfflineQueue: false, redisOptions: common })
+      : new Redis(target.url, { ...common, retryStrategy: (n: number) => Math.min(n * 200, 2000) });
+  return new SharedPenalty(client, shared.prefix, PENALTY_FORGET_MS / 1000, onError);
 }

@@ -5,7 +5,7 @@ import { canonicalIp } from '../net/address.js';
 import { ControlServer, type ControlActions } from './control-server.js';
 import { parseLocalPeerKey, penaltyKey, type PenaltyTable } from '../auth/penalty.js';
 import type { AuthRequest } from '../auth/types.js';
-import type { SharedPenalty } from '../auth/shared-penalty.js';
+import { sharedPenaltyFor, type SharedPenalty } from '../auth/shared-penalty.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import { gateFor, newPenaltyTable, type GateOutcome, type PenaltyGate } from '../auth/penalty-gate.js';
 import { CredentialCache } from '../auth/cache.js';
@@ -121,11 +121,10 @@ function peerCredentials(log: Logger): PeerUid | undefined {
   }
 }
 
-/** penalty_store: redis. ioredis, some 20 MB of each process's memory, is loaded only then. */
-async function sharedPenaltyIfAny(config: Config, log: Logger): Promise<SharedPenalty | undefined> {
-  if (!config.penalty.enabled || !config.penalty.shared) return undefined;
+/** penalty_store: redis, with Redis's troubles told at most once a minute. */
+function sharedPenaltyIfAny(config: Config, log: Logger): Promise<SharedPenalty | undefined> {
   const redisAway = new ThrottledWarning(log, { one: 'penalty store (Redis) away, counting locally', many: 'penalty store (Redis) errors, counted locally' }, 60_000);
-  return (await import('../auth/shared-penalty.js')).sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
+  return sharedPenaltyFor(config, (err) => redisAway.warn(err.message));
 }
 
 export class Daemon {

@@ -1,5 +1,6 @@
 import { AuthChain } from '../../auth/chain.js';
 import { newPenaltyTable, PenaltyGate } from '../../auth/penalty-gate.js';
+import { sharedPenaltyFor } from '../../auth/shared-penalty.js';
 import type { AuthRequest } from '../../auth/types.js';
 import { createBackends } from '../../backends/index.js';
 import type { Config } from '../../config/config.js';
@@ -21,11 +22,10 @@ export async function checkDirect(config: Config, req: AuthRequest, log: Logger)
   const verifier = createVerifier({ engine: config.cryptEngine, concurrency: 1 });
   const auth = new AuthChain({ backends: await createBackends(config, log), verifier, combineRealm: false });
   let warned = false;
-  // Loaded only for a Redis store: see shared-penalty.ts.
-  const shared = config.penalty.enabled && config.penalty.shared ? (await import('../../auth/shared-penalty.js')).sharedPenaltyFor(config, (err) => {
+  const shared = await sharedPenaltyFor(config, (err) => {
     if (!warned) log.warn(`penalty store (Redis): ${err.message}; this login is not held back by its address's failures`);
     warned = true;
-  }) : undefined;
+  });
   // Counts only through the store: a table of this process's own would die with it.
   const gate = new PenaltyGate({ table: shared ? newPenaltyTable(config) : undefined, exempt: config.penalty.trusted, failureDelayMs: config.penalty.failureDelayMs, shared });
   const login: AuthRequest = { ...req, realmInLogin: true };
